@@ -36,7 +36,7 @@ export class SeededRandom implements RandomSource {
     return Math.floor(this.nextFloat() * maxExclusive);
   }
 
-  /** A child generator whose sequence depends only on this one's seed and `label`: stable across code changes elsewhere. */
+  /** A child generator seeded from this one's next draw and `label`, for giving each actor its own stream. */
   fork(label: number): SeededRandom {
     return new SeededRandom((this.nextUint32() ^ Math.imul(label + 1, 0x27d4eb2d)) >>> 0);
   }
