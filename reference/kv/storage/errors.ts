@@ -2,6 +2,7 @@
  * Errors raised by the storage layer (engine, write batches, iterators, storages).
  * Each names what went wrong and what to do, so a failing test or a server log points at the cause.
  */
+import type { errorpb } from '#proto';
 import { COLUMN_FAMILIES } from './storage.ts';
 
 /** Base class of every storage-layer error. */
@@ -52,6 +53,24 @@ export class InvalidBytesError extends StorageError {
   constructor(what: string, value: unknown) {
     super(`${what} must be a Uint8Array, got ${value === null ? 'null' : typeof value}`);
   }
+}
+
+/**
+ * The storage cannot serve this request in this region (not the leader, stale epoch, key not in region, ...).
+ * Raft storage throws it from write()/reader(); the server's handlers put `regionError` into the response's
+ * region_error field so the client can retry elsewhere. Standalone storage never throws it.
+ */
+export class RegionError extends StorageError {
+  readonly regionError: errorpb.Error;
+  constructor(regionError: errorpb.Error) {
+    super(`region error: ${regionError.message || describeRegionError(regionError)}`);
+    this.regionError = regionError;
+  }
+}
+
+function describeRegionError(e: errorpb.Error): string {
+  const kinds = ['notLeader', 'regionNotFound', 'keyNotInRegion', 'epochNotMatch', 'staleCommand', 'storeNotMatch'] as const;
+  return kinds.find((kind) => e[kind] !== undefined) ?? 'unknown';
 }
 
 function describeCause(cause: unknown): string {

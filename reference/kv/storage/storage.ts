@@ -4,6 +4,8 @@
  * Project 2 implements it over raft (raft storage). Handlers never know which one they talk to.
  */
 
+import type { kvrpcpb } from '#proto';
+
 /** The column families of the kv engine. Each lives in its own ordered key range. */
 export type ColumnFamily = 'default' | 'lock' | 'write';
 export const COLUMN_FAMILIES: readonly ColumnFamily[] = ['default', 'lock', 'write'];
@@ -49,11 +51,11 @@ export interface StorageReader {
   close(): Promise<void>;
 }
 
-/** Request context passed through from the wire (region, epoch, peer); standalone storage ignores it. */
-export interface StorageContext {
-  regionId?: number;
-  [field: string]: unknown;
-}
+/**
+ * Request context passed through from the wire (kvrpcpb.Context: region id, epoch, peer, term); standalone
+ * storage ignores it, raft storage routes by it. A request's `context` field can be passed as it is.
+ */
+export type StorageContext = Partial<kvrpcpb.Context>;
 
 export interface Storage {
   start(): Promise<void>;
