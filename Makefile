@@ -1,0 +1,78 @@
+# TinyKV-TS. `make` (or `make help`) lists the targets.
+#
+# Variables:
+#   IMPL=<dir>   implementation the stage targets test, relative to the repository
+#                (default: the stage's lab copy, e.g. labs/2a for project2aa; IMPL=reference for the reference)
+#   RUN=<regex>  run only the tests whose name matches (vitest -t)
+#   SEED=<n>     seed for the deterministic simulation, passed on to the tests
+#   STAGE=<s>    stage for `make ui` (1, 2aa, 2ab, 2ac, 2a, 2b, ..., 4c)
+#   LAB=<lab>    restrict `make integrity` to one lab (or a comma-separated list)
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+TSX := node_modules/.bin/tsx
+
+ifdef SEED
+export SEED
+endif
+ifdef IMPL
+export IMPL
+endif
+ifdef RUN
+export RUN
+endif
+
+STAGE_TARGETS := project1 project2a project2aa project2ab project2ac project2b project2c \
+	project3a project3b project3c project4a project4b project4c
+
+.PHONY: help test typecheck labs labs-check integrity ui bench $(STAGE_TARGETS)
+
+help:
+	@echo "TinyKV-TS targets:"
+	@echo "  make test            everything CI runs: type-check, all suites on reference/, labs-check, integrity"
+	@echo "  make project1        stage 1 suite (standalone KV, raw API) against IMPL (default labs/1)"
+	@echo "  make project2a       stages 2AA, 2AB and 2AC (raft) against IMPL (default labs/2a)"
+	@echo "  make project2aa      stage 2AA (leader election) against IMPL (default labs/2a)"
+	@echo "  make project2ab      stage 2AB (log replication) against IMPL (default labs/2a)"
+	@echo "  make project2ac      stage 2AC (RawNode) against IMPL (default labs/2a)"
+	@echo "  make project2b       stage 2B (raftstore) against IMPL (default labs/2b)"
+	@echo "  make project2c       stage 2C (snapshots, log GC) against IMPL (default labs/2c)"
+	@echo "  make project3a       stage 3A (leader transfer, conf change in raft) against IMPL (default labs/3a)"
+	@echo "  make project3b       stage 3B (multi-raft raftstore) against IMPL (default labs/3b)"
+	@echo "  make project3c       stage 3C (scheduler) against IMPL (default labs/3c)"
+	@echo "  make project4a       stage 4A (MVCC) against IMPL (default labs/4a)"
+	@echo "  make project4b       stage 4B (KvGet, KvPrewrite, KvCommit) against IMPL (default labs/4b)"
+	@echo "  make project4c       stage 4C (KvScan, KvCheckTxnStatus, ...) against IMPL (default labs/4c)"
+	@echo "  make ui STAGE=2aa    Vitest UI for a stage's suites on http://127.0.0.1:51204/__vitest__/ (IMPL as above)"
+	@echo "  make labs            regenerate the lab copies labs/<lab>/ from the markers in reference/"
+	@echo "  make labs-check      fail if labs/ differs from what reference/ generates"
+	@echo "  make integrity       integrity matrix of the lab copies (LAB=2a for one lab)"
+	@echo "  make typecheck       tsc --noEmit over the whole project"
+	@echo "  make bench           benchmarks (timing figures)"
+	@echo "Variables: IMPL=<dir> (e.g. IMPL=reference), RUN=<test name regex>, SEED=<n>"
+
+test:
+	npm test
+
+typecheck:
+	node_modules/.bin/tsc --noEmit -p .
+
+$(STAGE_TARGETS):
+	@$(TSX) harness/labs/run-stage.ts $(patsubst project%,%,$@)
+
+ui:
+	@if [ -z "$(STAGE)" ]; then echo "usage: make ui STAGE=<stage> [IMPL=<dir>]   e.g. make ui STAGE=2aa IMPL=reference" >&2; exit 2; fi
+	@$(TSX) harness/labs/run-stage.ts "$(STAGE)" --ui
+
+labs:
+	@$(TSX) harness/labs/generate.ts
+
+labs-check:
+	@$(TSX) harness/labs/generate.ts --check
+
+integrity:
+	@$(TSX) harness/labs/integrity.ts $(if $(LAB),--lab $(LAB))
+
+bench:
+	npx tsx harness/bench/run.ts

@@ -1,0 +1,149 @@
+/**
+ * `npm test` (what CI runs): every check of the kit, one step after another, each with its own result.
+ *   1. type-check: tsc --noEmit -p .
+ *   2. tests: every test file vitest.config.ts includes (harness/**\/*.test.ts) against reference/
+ *   3. labs-check: labs/ is what reference/ generates
+ *   4. integrity: the integrity matrix of the lab copies
+ * The last line is `N passed, N failed`: the tests of step 2, plus one for each other step.
+ *
+ *   tsx harness/run-all.ts [--no-integrity]
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runGenerate } from './labs/generate.ts';
+import { runIntegrity } from './labs/integrity.ts';
+import { runVitest, type TestOutcome } from './labs/vitest-run.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+interface StepResult {
+  readonly name: string;
+  readonly passed: number;
+  readonly failed: number;
+  /** One line for the summary. */
+  readonly summary: string;
+}
+
+function header(index: number, total: number, title: string): void {
+  console.log('');
+  console.log(`=== [${index}/${total}] ${title}`);
+}
+
+function seconds(startMs: number): string {
+  return `${((performance.now() - startMs) / 1000).toFixed(1)} s`;
+}
+
+function checkStep(name: string, ok: boolean, detail: string): StepResult {
+  console.log(`--- ${name}: ${ok ? 'PASS' : 'FAIL'} (${detail})`);
+  return { name, passed: ok ? 1 : 0, failed: ok ? 0 : 1, summary: `${ok ? 'PASS' : 'FAIL'}  ${detail}` };
+}
+
+function typecheckStep(): StepResult {
+  const start = performance.now();
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = spawnSync(process.execPath, [tsc, '--noEmit', '-p', '.', '--pretty', 'false'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
+  if (output !== '') console.log(output);
+  const errors = output.split('\n').filter((l) => /error TS\d+/.test(l)).length;
+  const ok = result.status === 0;
+  return checkStep('type-check', ok, ok ? `no type errors, ${seconds(start)}` : `${errors} type error(s)`);
+}
+
+function printFailures(outcomes: readonly TestOutcome[]): void {
+  const failed = outcomes.filter((o) => o.outcome === 'failed');
+  if (failed.length === 0) return;
+  console.log('');
+  console.log(`Failing tests (${failed.length}):`);
+  for (const o of failed) {
+    console.log(`  FAIL ${o.file} > ${o.name}`);
+    for (const line of o.errorLines) console.log(`       ${line}`);
+  }
+}
+
+function testsStep(): StepResult {
+  const start = performance.now();
+  const run = runVitest({
+    root: ROOT,
+    filters: [],
+    impl: 'reference',
+    outputFile: path.join(ROOT, '.tmp', 'run-all', 'vitest.json'),
+    showProgress: true,
+  });
+  const passed = run.outcomes.filter((o) => o.outcome === 'passed').length;
+  const skipped = run.outcomes.filter((o) => o.outcome === 'skipped').length;
+  let failed = run.outcomes.filter((o) => o.outcome === 'failed').length;
+  printFailures(run.outcomes);
+  if (run.runError) {
+    console.log('');
+    console.log(`Test run error: ${run.runError}`);
+    failed += 1;
+  }
+  const detail = `${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}, ${seconds(start)}`;
+  console.log(`--- tests: ${failed === 0 ? 'PASS' : 'FAIL'} (${detail})`);
+  return { name: 'tests', passed, failed, summary: `${failed === 0 ? 'PASS' : 'FAIL'}  ${detail}` };
+}
+
+function labsCheckStep(): StepResult {
+  const start = performance.now();
+  let ok: boolean;
+  try {
+    const result = runGenerate({ check: true, root: ROOT });
+    for (const line of result.lines) console.log(line);
+    ok = result.ok;
+  } catch (err) {
+    console.log(`labs-check crashed: ${(err as Error).stack ?? String(err)}`);
+    ok = false;
+  }
+  return checkStep('labs-check', ok, ok ? `labs/ up to date, ${seconds(start)}` : 'labs/ differs from what reference/ generates (run `make labs`)');
+}
+
+function integrityStep(): StepResult {
+  const start = performance.now();
+  let ok: boolean;
+  let detail: string;
+  try {
+    const result = runIntegrity({ root: ROOT });
+    console.log('');
+    for (const line of result.lines) console.log(line);
+    ok = result.ok;
+    const bad = result.reports.filter((r) => !r.ok).map((r) => r.lab.id);
+    detail = ok ? `${result.reports.length} labs, ${seconds(start)}` : `violations in lab(s) ${bad.join(', ')}`;
+  } catch (err) {
+    console.log(`integrity crashed: ${(err as Error).stack ?? String(err)}`);
+    ok = false;
+    detail = 'crashed';
+  }
+  return checkStep('integrity', ok, detail);
+}
+
+function main(argv: readonly string[]): number {
+  const unknown = argv.filter((a) => a !== '--no-integrity');
+  if (unknown.length > 0) {
+    console.error(`usage: tsx harness/run-all.ts [--no-integrity]   (unknown argument: ${unknown.join(' ')})`);
+    return 2;
+  }
+  const steps: { title: string; run: () => StepResult }[] = [
+    { title: 'Type-check (tsc --noEmit -p .)', run: typecheckStep },
+    { title: 'Tests against reference/ (vitest: harness/**/*.test.ts)', run: testsStep },
+    { title: 'labs-check (labs/ matches what reference/ generates)', run: labsCheckStep },
+  ];
+  if (!argv.includes('--no-integrity')) steps.push({ title: 'Integrity matrix of the lab copies', run: integrityStep });
+
+  const results: StepResult[] = [];
+  steps.forEach((step, i) => {
+    header(i + 1, steps.length, step.title);
+    results.push(step.run());
+  });
+
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  console.log('');
+  console.log('=== Summary');
+  const width = Math.max(...results.map((r) => r.name.length));
+  for (const r of results) console.log(`  ${r.name.padEnd(width)}  ${r.summary}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = main(process.argv.slice(2));
