@@ -1,0 +1,161 @@
+/**
+ * Raft throughput: a 3-node group of RawNodes in one process, messages delivered in memory, every Ready
+ * handled the way a raftstore would (persist entries and hard state to MemoryStorage, send messages, apply
+ * committed entries, advance). Reports committed entries per second in three shapes:
+ *
+ * - sequential: propose one entry and wait until every node applied it (latency-bound),
+ * - pipelined: one new proposal per leader Ready, without waiting for earlier ones to commit,
+ * - batched: several proposals per leader Ready.
+ *
+ * Each shape runs for a fixed wall-clock budget; the figures are printed and returned, never asserted.
+ */
+import { performance } from 'node:perf_hooks';
+import { eraftpb } from '#proto';
+import { RawNode } from '../../../reference/raft/rawnode.ts';
+import { MemoryStorage } from '../../../reference/raft/storage.ts';
+import { StateType } from '../../../reference/raft/raft.ts';
+
+type Message = eraftpb.Message;
+
+export interface RaftBenchFigure {
+  label: string;
+  entries: number;
+  seconds: number;
+  entriesPerSecond: number;
+}
+
+export interface RaftBenchResult {
+  name: 'raft';
+  figures: RaftBenchFigure[];
+}
+
+const PEERS = [1, 2, 3];
+const PAYLOAD = new Uint8Array(32).fill(7);
+
+/** One member of the in-memory group: its RawNode, its storage, and what it has applied. */
+interface Member {
+  id: number;
+  node: RawNode;
+  storage: MemoryStorage;
+  applied: number;
+}
+
+class Group {
+  readonly members = new Map<number, Member>();
+  private inbox: Message[] = [];
+
+  constructor() {
+    for (const id of PEERS) {
+      const storage = new MemoryStorage();
+      const node = new RawNode({ id, peers: PEERS, electionTick: 10, heartbeatTick: 1, storage });
+      this.members.set(id, { id, node, storage, applied: 0 });
+    }
+  }
+
+  member(id: number): Member {
+    const m = this.members.get(id);
+    if (!m) throw new Error(`bench: no member ${id}`);
+    return m;
+  }
+
+  /** Handles one Ready of `m` if it has one: persist, send, apply, advance. */
+  private handleReady(m: Member): boolean {
+    if (!m.node.hasReady()) return false;
+    const rd = m.node.ready();
+    if (rd.snapshot) m.storage.applySnapshot(rd.snapshot);
+    if (rd.entries.length > 0) m.storage.append(rd.entries);
+    if (rd.hardState) m.storage.setHardState(rd.hardState);
+    for (const msg of rd.messages) this.inbox.push(msg);
+    for (const e of rd.committedEntries) {
+      if (e.entryType === eraftpb.EntryType.EntryNormal && e.data.length > 0) m.applied++;
+    }
+    m.node.advance(rd);
+    return true;
+  }
+
+  /** One round: every member handles one Ready, then the messages they produced are delivered. */
+  round(): boolean {
+    let busy = false;
+    for (const m of this.members.values()) busy = this.handleReady(m) || busy;
+    const batch = this.inbox;
+    this.inbox = [];
+    for (const msg of batch) {
+      busy = true;
+      this.members.get(msg.to)?.node.step(msg);
+    }
+    return busy;
+  }
+
+  /** Rounds until nobody has anything left to do. */
+  settle(): void {
+    while (this.round()) { /* keep going */ }
+  }
+
+  electLeader(id: number): Member {
+    const leader = this.member(id);
+    leader.node.campaign();
+    this.settle();
+    if (leader.node.raft.state !== StateType.Leader) throw new Error(`bench: node ${id} did not become leader`);
+    return leader;
+  }
+
+  /** Every member must have applied the same number of proposals, or the figure would be a lie. */
+  checkAgreement(expected: number): void {
+    for (const m of this.members.values()) {
+      if (m.applied !== expected) {
+        throw new Error(`bench: node ${m.id} applied ${m.applied} proposals, expected ${expected}`);
+      }
+    }
+  }
+}
+
+function measure(label: string, budgetMs: number, step: (g: Group, leader: Member) => number): RaftBenchFigure {
+  const g = new Group();
+  const leader = g.electLeader(1);
+  let proposed = 0;
+  const start = performance.now();
+  while (performance.now() - start < budgetMs) proposed += step(g, leader);
+  g.settle();
+  const seconds = (performance.now() - start) / 1000;
+  g.checkAgreement(proposed);
+  return { label, entries: proposed, seconds, entriesPerSecond: proposed / seconds };
+}
+
+/** Runs the three shapes, `budgetMs` of wall clock each. */
+export async function runRaftBench(budgetMs = 1000): Promise<RaftBenchResult> {
+  const figures: RaftBenchFigure[] = [];
+
+  figures.push(measure('sequential (propose, wait for commit)', budgetMs, (g, leader) => {
+    leader.node.propose(PAYLOAD);
+    g.settle();
+    return 1;
+  }));
+
+  figures.push(measure('pipelined, 1 proposal per Ready', budgetMs, (g, leader) => {
+    let n = 0;
+    for (let i = 0; i < 100; i++) {
+      leader.node.propose(PAYLOAD);
+      g.round();
+      n++;
+    }
+    return n;
+  }));
+
+  for (const batch of [16, 256]) {
+    figures.push(measure(`batched, ${batch} proposals per Ready`, budgetMs, (g, leader) => {
+      for (let i = 0; i < batch; i++) leader.node.propose(PAYLOAD);
+      g.round();
+      return batch;
+    }));
+  }
+
+  for (const f of figures) {
+    console.log(`raft: ${f.label.padEnd(40)} ${Math.round(f.entriesPerSecond).toLocaleString('en-US').padStart(10)} entries/s (${f.entries} entries in ${f.seconds.toFixed(2)} s)`);
+  }
+  return { name: 'raft', figures };
+}
+
+export const section = {
+  name: 'raft',
+  run: async (): Promise<RaftBenchResult> => runRaftBench(),
+};

@@ -1,0 +1,117 @@
+/**
+ * The bug zoo's shared pieces: the catalogue (bugs.json), and making a patched copy of reference/.
+ *
+ * A bug is a unified diff whose paths start at the repository root (`a/reference/raft/raft.ts`). It is applied
+ * with `git apply` inside a fresh temporary directory outside the repository (so git treats it as a plain
+ * directory and the real reference/ is never touched). That directory mirrors the repository's top level:
+ * reference/ is a real copy, everything else the copy may import (package.json for `#proto`, proto/,
+ * node_modules/) is a symlink back to the repository.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const zooDir = path.join(repoRoot, 'harness', 'bugzoo');
+
+export interface Bug {
+  /** The number in shared known-bugs.md (and the NN of the patch file). */
+  id: number;
+  /** Short name, also the patch file's slug. */
+  slug: string;
+  title: string;
+  /** The stage whose suite must catch it (2AA, 2C, 3A, ...). */
+  stage: string;
+  /** Suite directories or files, relative to the repository root, that together must catch the bug. */
+  suites: string[];
+  /** The patch file, relative to harness/bugzoo/. */
+  patch: string;
+}
+
+export class BugZooError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BugZooError';
+  }
+}
+
+/** Reads and checks harness/bugzoo/bugs.json. */
+export function loadBugs(file = path.join(zooDir, 'bugs.json')): Bug[] {
+  const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (!Array.isArray(raw)) throw new BugZooError(`${file}: expected a JSON array of bugs`);
+  const seen = new Set<number>();
+  return raw.map((item: unknown, i: number) => {
+    const b = item as Partial<Bug>;
+    const where = `${file}, entry ${i}`;
+    if (typeof b.id !== 'number' || !Number.isInteger(b.id)) throw new BugZooError(`${where}: id must be an integer`);
+    if (seen.has(b.id)) throw new BugZooError(`${where}: duplicate id ${b.id}`);
+    seen.add(b.id);
+    for (const key of ['slug', 'title', 'stage', 'patch'] as const) {
+      if (typeof b[key] !== 'string' || b[key] === '') throw new BugZooError(`${where}: ${key} must be a non-empty string`);
+    }
+    if (!Array.isArray(b.suites) || b.suites.length === 0 || b.suites.some((s) => typeof s !== 'string')) {
+      throw new BugZooError(`${where}: suites must be a non-empty list of paths`);
+    }
+    return b as Bug;
+  });
+}
+
+export function patchPath(bug: Bug): string {
+  return path.join(zooDir, bug.patch);
+}
+
+/** Top-level entries of the repository that a copied reference/ may need to resolve its imports. */
+const LINKED_ENTRIES = ['package.json', 'tsconfig.json', 'proto', 'node_modules'];
+
+/**
+ * Makes a temporary directory holding a copy of reference/ plus links to what it imports.
+ * Returns the directory; the implementation to test is `<dir>/reference`.
+ */
+export function makeReferenceCopy(label: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bugzoo-${label}-`));
+  fs.cpSync(path.join(repoRoot, 'reference'), path.join(dir, 'reference'), { recursive: true });
+  for (const name of LINKED_ENTRIES) {
+    const target = path.join(repoRoot, name);
+    if (fs.existsSync(target)) fs.symlinkSync(target, path.join(dir, name));
+  }
+  return dir;
+}
+
+export function removeCopy(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Applies a patch inside `dir` (a directory made by makeReferenceCopy). Throws BugZooError with git's
+ * message when the patch does not apply cleanly. `checkOnly` only verifies.
+ */
+export function applyPatch(patchFile: string, dir: string, checkOnly = false): void {
+  const args = ['apply', '--whitespace=nowarn'];
+  if (checkOnly) args.push('--check');
+  args.push(patchFile);
+  try {
+    execFileSync('git', args, {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Never let git find a repository above the temp dir: the patch must land in this copy.
+      env: { ...process.env, GIT_CEILING_DIRECTORIES: path.dirname(dir) },
+    });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    const detail = e.stderr?.toString().trim() || e.message;
+    throw new BugZooError(`patch ${path.relative(repoRoot, patchFile)} does not apply to reference/: ${detail}`);
+  }
+}
+
+/** The files a patch touches, as written in its `+++ b/...` lines. */
+export function patchedFiles(patchFile: string): string[] {
+  const text = fs.readFileSync(patchFile, 'utf8');
+  const files: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\+\+\+ b\/(.+)$/.exec(line);
+    if (m) files.push(m[1]!);
+  }
+  return files;
+}
