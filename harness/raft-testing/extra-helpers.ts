@@ -101,3 +101,14 @@ export class SlowSnapshotStorage extends MemoryStorage {
     return super.snapshot();
   }
 }
+
+/**
+ * Plays the application of a Raft driven without RawNode: persists the snapshot raft is waiting on, then
+ * tells raft it is applied (what RawNode.advance does for a Ready holding it).
+ */
+export function applyPendingSnapshot(r: Raft, storage: MemoryStorage): void {
+  const snap = r.raftLog.pendingSnapshot;
+  if (!snap) throw new Error(`node ${r.id} has no pending snapshot`);
+  storage.applySnapshot(snap);
+  r.raftLog.pendingSnapshot = undefined;
+}
