@@ -37,6 +37,21 @@ export interface LabDifference {
 }
 
 export const README_NAME = 'README.md';
+export const TSCONFIG_NAME = 'tsconfig.json';
+
+/**
+ * The tsconfig.json written into a lab copy, so that an editor opened on labs/<lab>/ resolves its imports
+ * like the root project does, and `npx tsc -p labs/<lab>` type-checks the copy on its own.
+ */
+export function labTsconfig(lab: Lab): string {
+  const config = {
+    extends: '../../tsconfig.json',
+    compilerOptions: { paths: { '@impl/*': [`labs/${lab.id}/*`] } },
+    include: ['.'],
+    exclude: [],
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
 
 /** Sorted by code unit, so the order is the same in every locale. */
 function byName(a: string, b: string): number {
@@ -141,6 +156,7 @@ export function labReadme(lab: Lab, parsedFiles: readonly ParsedFile[]): string 
   lines.push(`make ${lab.makeTarget} IMPL=reference        # the same suite against the reference implementation`);
   lines.push(`make ${lab.makeTarget} RUN=<test name pattern>   # only the matching tests`);
   lines.push(`make ui STAGE=${own[0]!.suiteDir}        # the Vitest UI (http://127.0.0.1:51204/__vitest__/)`);
+  lines.push(`npx tsc -p labs/${lab.id}        # type-check this copy (its tsconfig.json is generated too)`);
   lines.push('```');
   lines.push('');
   return lines.join('\n');
@@ -152,8 +168,10 @@ export function labReadme(lab: Lab, parsedFiles: readonly ParsedFile[]): string 
  */
 export function buildLabs(referenceDir: string, displayPrefix = 'reference'): GeneratedLabs {
   const relFiles = walkFiles(referenceDir);
-  if (relFiles.includes(README_NAME)) {
-    throw new Error(`${displayPrefix}/${README_NAME} would clash with the README.md generated for each lab; rename it`);
+  for (const generatedName of [README_NAME, TSCONFIG_NAME]) {
+    if (relFiles.includes(generatedName)) {
+      throw new Error(`${displayPrefix}/${generatedName} would clash with the ${generatedName} generated for each lab; rename it`);
+    }
   }
   const errors: MarkerError[] = [];
   const sources: { rel: string; raw: Buffer; executable: boolean; parsed: ParsedFile | undefined }[] = [];
@@ -194,6 +212,7 @@ export function buildLabs(referenceDir: string, displayPrefix = 'reference'): Ge
       },
     ]);
     entries.push([README_NAME, { content: Buffer.from(labReadme(lab, parsedFiles), 'utf8'), executable: false }]);
+    entries.push([TSCONFIG_NAME, { content: Buffer.from(labTsconfig(lab), 'utf8'), executable: false }]);
     entries.sort((a, b) => byName(a[0], b[0]));
     for (const [rel, file] of entries) tree.set(rel, file);
     labs.set(lab.id, tree);
@@ -287,7 +306,7 @@ export function runGenerate(options: { check: boolean; root?: string }): RunResu
     writeLabs(generated, labsDir, path.join(root, '.tmp', 'labs-gen'));
     return {
       ok: true,
-      lines: [`labs: wrote ${generated.labs.size} lab copies of reference/ (${generated.fileCount} files each, plus README.md) under labs/`, `labs: ${describeMarkers(generated)}`],
+      lines: [`labs: wrote ${generated.labs.size} lab copies of reference/ (${generated.fileCount} files each, plus README.md and tsconfig.json) under labs/`, `labs: ${describeMarkers(generated)}`],
     };
   }
   const diffs = checkLabs(generated, labsDir);

@@ -243,7 +243,13 @@ describe('lab generation on a fixture tree', () => {
     const result = runGenerate({ check: false, root });
     expect(result.ok).toBe(true);
     expect(fs.readdirSync(path.join(root, 'labs')).sort()).toEqual(['1', '2a', '2b', '2c', '3a', '3b', '3c', '4a', '4b', '4c']);
-    expect(walkFiles(path.join(root, 'labs/2b'))).toEqual(['README.md', 'bin/run.ts', 'kv/notes.txt', 'raft/log.ts', 'util/x.ts']);
+    expect(walkFiles(path.join(root, 'labs/2b'))).toEqual(['README.md', 'bin/run.ts', 'kv/notes.txt', 'raft/log.ts', 'tsconfig.json', 'util/x.ts']);
+    expect(JSON.parse(fs.readFileSync(path.join(root, 'labs/2b/tsconfig.json'), 'utf8'))).toEqual({
+      extends: '../../tsconfig.json',
+      compilerOptions: { paths: { '@impl/*': ['labs/2b/*'] } },
+      include: ['.'],
+      exclude: [],
+    });
     expect(fs.readFileSync(path.join(root, 'labs/2a/raft/log.ts'), 'utf8')).toBe(transformSource(SAMPLE, 'raft/log.ts', from('2AA')));
     expect(fs.readFileSync(path.join(root, 'labs/1/raft/log.ts'), 'utf8')).toBe(transformSource(SAMPLE, 'raft/log.ts', from('1')));
     expect(fs.readFileSync(path.join(root, 'labs/3a/raft/log.ts'), 'utf8')).toBe(transformSource(SAMPLE, 'raft/log.ts', KEEP_ALL));

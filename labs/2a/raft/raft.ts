@@ -1,0 +1,387 @@
+/**
+ * The raft consensus algorithm as a pure state machine.
+ *
+ * A Raft is driven from outside: tick() advances its logical clock, step(m) feeds it a message. It never
+ * does I/O and never reads a clock; what it wants sent piles up in `msgs`, what it wants persisted and
+ * applied sits in `raftLog`, and RawNode hands both to the application as a Ready.
+ *
+ * Message types (see proto/eraftpb.proto): MsgHup (local: start an election), MsgBeat (local: the leader's
+ * heartbeat timer fired), MsgPropose (append client data), MsgAppend / MsgAppendResponse (log replication),
+ * MsgRequestVote / MsgRequestVoteResponse (elections), MsgHeartbeat / MsgHeartbeatResponse, MsgSnapshot
+ * (install a snapshot), MsgTransferLeader and MsgTimeoutNow (leadership transfer).
+ */
+import { eraftpb } from '#proto';
+import { NotImplemented } from '../util/not-implemented.ts';
+import { SeededRandom, type RandomSource } from '../util/prng.ts';
+import {
+  CompactedError,
+  ConfigError,
+  LogInvariantError,
+  ProposalDroppedError,
+  SnapshotTemporarilyUnavailableError,
+  UnavailableError,
+} from './errors.ts';
+import { RaftLog } from './log.ts';
+import type { RaftStorage } from './storage.ts';
+
+type Entry = eraftpb.Entry;
+type Message = eraftpb.Message;
+type HardState = eraftpb.HardState;
+const { MessageType, EntryType } = eraftpb;
+
+/** The term of entry i, or 0 when the log no longer (or not yet) holds it. */
+function termOrZero(log: RaftLog, i: number): number {
+  try {
+    return log.term(i);
+  } catch (err) {
+    if (err instanceof CompactedError || err instanceof UnavailableError) return 0;
+    throw err;
+  }
+}
+
+/** "No node": no leader known, no vote cast. Real node ids start at 1. */
+export const NONE = 0;
+
+export enum StateType {
+  Follower = 0,
+  Candidate = 1,
+  Leader = 2,
+}
+
+export interface Config {
+  /** This node's id; never 0. */
+  id: number;
+  /**
+   * The ids of every member (this node included) of a new group. Used only when the storage holds no
+   * membership (a fresh start); a restarted node takes its members from storage.
+   */
+  peers?: number[];
+  /** Ticks a follower waits without hearing from a leader before it campaigns. Must exceed heartbeatTick. */
+  electionTick: number;
+  /** Ticks between a leader's heartbeats. */
+  heartbeatTick: number;
+  /** Where the persisted log, hard state and snapshot are read from. */
+  storage: RaftStorage;
+  /** The last index the application applied before a restart; raft will not hand out entries up to it again. */
+  applied?: number;
+  /** Source of the randomized election timeouts. Default: a SeededRandom seeded with the node id. */
+  random?: RandomSource;
+}
+
+/** Throws ConfigError explaining the first thing wrong with `c`. */
+export function validateConfig(c: Config): void {
+  if (!Number.isInteger(c.id) || c.id <= 0) {
+    throw new ConfigError(`config: id must be a positive integer (0 means "none"), got ${c.id}`);
+  }
+  if (!Number.isInteger(c.heartbeatTick) || c.heartbeatTick <= 0) {
+    throw new ConfigError(`config: heartbeatTick must be a positive integer, got ${c.heartbeatTick}`);
+  }
+  if (!Number.isInteger(c.electionTick) || c.electionTick <= c.heartbeatTick) {
+    throw new ConfigError(
+      `config: electionTick must be an integer greater than heartbeatTick (${c.heartbeatTick}), got ${c.electionTick}`,
+    );
+  }
+  if (!c.storage) throw new ConfigError('config: storage is required');
+  if (c.applied !== undefined && (!Number.isInteger(c.applied) || c.applied < 0)) {
+    throw new ConfigError(`config: applied must be a non-negative integer, got ${c.applied}`);
+  }
+  if (c.peers !== undefined) {
+    for (const p of c.peers) {
+      if (!Number.isInteger(p) || p <= 0) throw new ConfigError(`config: peer ids must be positive integers, got ${p}`);
+    }
+    if (new Set(c.peers).size !== c.peers.length) {
+      throw new ConfigError(`config: peers contain a duplicate id: [${c.peers.join(', ')}]`);
+    }
+  }
+}
+
+/** What the leader knows of one follower's log. */
+export class Progress {
+  /** The highest index known to match the leader's log. */
+  match: number;
+  /** The index of the next entry to send. */
+  next: number;
+  constructor(match: number, next: number) {
+    this.match = match;
+    this.next = next;
+  }
+}
+
+/** State that changes often and need not be persisted. */
+export interface SoftState {
+  lead: number;
+  raftState: StateType;
+}
+
+export class Raft {
+  id: number;
+  term = 0;
+  /** Whom this node voted for in `term` (NONE if nobody yet). */
+  vote = NONE;
+  raftLog: RaftLog;
+  /** The members of the group, with (when leader) each one's replication progress. */
+  prs = new Map<number, Progress>();
+  state = StateType.Follower;
+  /** Votes received in the current election: node id -> granted. */
+  votes = new Map<number, boolean>();
+  /** Messages waiting to be sent. */
+  msgs: Message[] = [];
+  /** The leader of the current term, NONE if unknown. */
+  lead = NONE;
+  /** Ticks between heartbeats. */
+  heartbeatTimeout: number;
+  /** The base election timeout; the actual one is randomizedElectionTimeout. */
+  electionTimeout: number;
+  /** Ticks since the last heartbeat was sent (leader only). */
+  heartbeatElapsed = 0;
+  /**
+   * Followers and candidates: ticks since the election timer was last reset. Leader: ticks since a
+   * leadership transfer started.
+   */
+  electionElapsed = 0;
+  /** The node leadership is being transferred to, NONE when no transfer is under way (3A). */
+  leadTransferee = NONE;
+  /**
+   * Index of the latest conf change entry that may not be applied yet. A new conf change is refused
+   * while pendingConfIndex > applied: only one may be in flight at a time (3A).
+   */
+  pendingConfIndex = 0;
+  /** The election timeout in effect, drawn from [electionTimeout, 2 * electionTimeout). */
+  randomizedElectionTimeout: number;
+  private readonly random: RandomSource;
+
+  constructor(config: Config) {
+    validateConfig(config);
+    this.id = config.id;
+    this.heartbeatTimeout = config.heartbeatTick;
+    this.electionTimeout = config.electionTick;
+    this.randomizedElectionTimeout = config.electionTick;
+    this.random = config.random ?? new SeededRandom(config.id);
+    this.raftLog = new RaftLog(config.storage);
+    // Your code here (2AA): restore term, vote and commit from the persisted hard state and the members from the persisted conf state (config.peers only when storage has none), honour config.applied, then start as a follower
+    throw new NotImplemented('2AA', 'the Raft constructor');
+  }
+
+  softState(): SoftState {
+    return { lead: this.lead, raftState: this.state };
+  }
+
+  hardState(): HardState {
+    return eraftpb.HardState({ term: this.term, vote: this.vote, commit: this.raftLog.committed });
+  }
+
+  /** Queues a message from this node, stamped with the current term unless `init` says otherwise. */
+  private send(init: Partial<Message>): void {
+    this.msgs.push(eraftpb.Message({ from: this.id, term: this.term, ...init }));
+  }
+
+  /** The number of members that makes a majority. */
+  private quorum(): number {
+    return Math.floor(this.prs.size / 2) + 1;
+  }
+
+  /** Draws a new election timeout in [electionTimeout, 2 * electionTimeout) from the injected random source. */
+  resetRandomizedElectionTimeout(): void {
+    // Your code here (2AA): draw from this.random, never from Math.random (tests must be repeatable)
+    throw new NotImplemented('2AA', 'Raft.resetRandomizedElectionTimeout');
+  }
+
+  /** Advances the logical clock by one tick. */
+  tick(): void {
+    // Your code here (2AA): followers and candidates campaign (MsgHup) when the randomized election timeout passes; a leader sends heartbeats (MsgBeat) every heartbeatTimeout ticks
+    throw new NotImplemented('2AA', 'Raft.tick');
+    // Your code here (3A): a leader whose transfer has not finished within an election timeout gives it up (the target may be down)
+  }
+
+  /** Clears the per-term state when the term changes or the role changes. */
+  private reset(term: number): void {
+    // Your code here (2AA): a new term clears the vote; every role change clears the leader, timers, votes and transfer, draws a new election timeout and restarts every progress at (match 0, next lastIndex + 1)
+    throw new NotImplemented('2AA', 'Raft.reset');
+  }
+
+  becomeFollower(term: number, lead: number): void {
+    // Your code here (2AA): reset for `term`, become a follower of `lead`
+    throw new NotImplemented('2AA', 'Raft.becomeFollower');
+  }
+
+  becomeCandidate(): void {
+    // Your code here (2AA): move to the next term and vote for yourself
+    throw new NotImplemented('2AA', 'Raft.becomeCandidate');
+  }
+
+  becomeLeader(): void {
+    // Your code here (3A): any conf change in the log may still be unapplied: treat the whole log as pending
+    // Your code here (2AA): reset (same term), lead yourself, append an empty no-op entry of your term and broadcast appends at once
+    throw new NotImplemented('2AA', 'Raft.becomeLeader');
+  }
+
+  /** The entry point of every message, local or remote. Throws ProposalDroppedError for refused proposals. */
+  step(m: Message): void {
+    // Your code here (2AA): a higher term makes you a follower first (of the sender if it is a leader's message); a lower term is stale: answer it with your term so the sender learns it, and stop; then dispatch on your role
+    throw new NotImplemented('2AA', 'Raft.step');
+  }
+
+  /** A message from an older term: tell the sender our term (it will step down); never act on it. */
+  private answerStaleMessage(m: Message): void {
+    // Your code here (2AA): answer stale heartbeats, appends and vote requests with a response carrying your term; ignore the rest
+    throw new NotImplemented('2AA', 'Raft.answerStaleMessage');
+  }
+
+  private stepFollower(m: Message): void {
+    // Your code here (2AA): campaign on MsgHup; forward proposals to the leader (or drop them if none is known); a message from the leader resets the election timer and records the leader; answer vote requests
+    throw new NotImplemented('2AA', 'Raft.stepFollower');
+  }
+
+  private stepCandidate(m: Message): void {
+    // Your code here (2AA): campaign again on MsgHup; drop proposals; a leader's message of your term makes you its follower; count vote responses
+    throw new NotImplemented('2AA', 'Raft.stepCandidate');
+  }
+
+  private stepLeader(m: Message): void {
+    // Your code here (2AA): send heartbeats on MsgBeat; handle proposals, append and heartbeat responses, vote requests and transfer requests (MsgHup changes nothing)
+    throw new NotImplemented('2AA', 'Raft.stepLeader');
+  }
+
+  /** Starts an election: become a candidate and ask every other member for its vote. */
+  private campaign(): void {
+    // Your code here (2AA): only a member may campaign; become candidate; a group of one wins at once (no vote will ever arrive); otherwise send MsgRequestVote with your last index and term to every other member
+    throw new NotImplemented('2AA', 'Raft.campaign');
+  }
+
+  /** Grants the vote at most once per term, and only to a candidate whose log is at least as up to date. */
+  private handleRequestVote(m: Message): void {
+    // Your code here (2AA): grant if you have not voted for someone else this term (and follow no leader), and the candidate's log (m.index, m.logTerm) is at least as up to date as yours
+    throw new NotImplemented('2AA', 'Raft.handleRequestVote');
+  }
+
+  private handleRequestVoteResponse(m: Message): void {
+    // Your code here (2AA): record the vote; a majority of grants makes you leader, a majority of rejections sends you back to follower
+    throw new NotImplemented('2AA', 'Raft.handleRequestVoteResponse');
+  }
+
+  private bcastHeartbeat(): void {
+    for (const to of this.prs.keys()) {
+      if (to !== this.id) this.sendHeartbeat(to);
+    }
+  }
+
+  /** Sends a heartbeat. Its commit is capped at what the follower is known to hold. */
+  sendHeartbeat(to: number): void {
+    // Your code here (2AA): send MsgHeartbeat with commit = min(the follower's match, committed): a follower may hold stale entries beyond its match
+    throw new NotImplemented('2AA', 'Raft.sendHeartbeat');
+  }
+
+  /** A follower's handling of the leader's heartbeat (the election timer was reset by step). */
+  handleHeartbeat(m: Message): void {
+    // Your code here (2AB): advance the commit index to m.commit, never beyond your last index
+    // Your code here (2AA): answer with MsgHeartbeatResponse
+    throw new NotImplemented('2AA', 'Raft.handleHeartbeat');
+  }
+
+  /** Sends appends to every other member. */
+  private bcastAppend(): void {
+    for (const to of this.prs.keys()) {
+      if (to !== this.id) this.sendAppend(to);
+    }
+  }
+
+  /**
+   * The leader appends new entries to its own log, stamped with its term and the next indexes, and counts
+   * them as replicated on itself (a group of one commits them at once).
+   */
+  private appendEntries(ents: Entry[]): void {
+    // Your code here (2AB): stamp copies of ents with your term and consecutive indexes, append them, update your own progress (if you are still a member) and try to commit
+  }
+
+  /**
+   * Sends the follower the entries from its next index on, with the index and term of the entry before
+   * them and the leader's commit. Falls back to a snapshot when those entries are compacted.
+   * Returns true if a message was sent.
+   */
+  sendAppend(to: number): boolean {
+    // Your code here (2AB): build MsgAppend from pr.next (index = next - 1, logTerm = its term, entries next..last, commit); if the log no longer holds them (CompactedError) send a snapshot instead
+    return false;
+  }
+
+  /** The leader takes a proposal: append it to its log and replicate it. */
+  private handlePropose(m: Message): void {
+    // Your code here (3A): refuse proposals while transferring leadership or after being removed; allow one conf change at a time (pending means pendingConfIndex > applied) and record its index
+    // Your code here (2AB): append the entries to your log and send them to every follower
+  }
+
+  /** A follower's handling of MsgAppend from the leader of its term. */
+  handleAppendEntries(m: Message): void {
+    // Your code here (2C): while a snapshot waits to be applied, ignore appends (the leader retries later)
+    // Your code here (2AB): if (m.index, m.logTerm) matches, append and reply with the last new index; if m.index is already committed, reply with committed; otherwise reject with a hint (an index and its term) so the leader can skip back fast
+  }
+
+  /** The leader's handling of a follower's answer to MsgAppend (or MsgSnapshot). */
+  private handleAppendResponse(m: Message): void {
+    const pr = this.prs.get(m.from);
+    if (!pr) return;
+    // Your code here (2AB): on reject, move next back using the hint (never below match + 1) and retry; on success, raise match and next, try to commit (broadcast if the commit moved), and keep a lagging follower fed
+    // Your code here (3A): once the transfer target has caught up, tell it to campaign now (MsgTimeoutNow)
+  }
+
+  private handleHeartbeatResponse(m: Message): void {
+    // Your code here (2AB): a follower that lacks entries gets them now
+  }
+
+  /**
+   * Commits the highest index that a majority holds, but only if that entry is of the current term
+   * (entries of earlier terms are committed indirectly, Raft paper section 5.4.2). Returns true if the
+   * commit index moved.
+   */
+  private maybeCommit(): boolean {
+    // Your code here (2AB): take the quorum-th highest match; commit it only if it is above committed and its term is the current term
+    return false;
+  }
+
+  /**
+   * Sends the storage's snapshot to a follower whose next entries are compacted. Returns false (and sends
+   * nothing) while the storage is still preparing the snapshot; the next heartbeat response retries.
+   */
+  private sendSnapshot(to: number): boolean {
+    // Your code here (2C): get storage.snapshot() (SnapshotTemporarilyUnavailableError: try later), send MsgSnapshot, and set the follower's next after the snapshot
+    return false;
+  }
+
+  /**
+   * A follower installs the leader's snapshot: ignored while another is pending or when it is not newer
+   * than the commit index; fast-forwards the commit when the log already has the snapshot's last entry;
+   * otherwise restores the log and takes the members from the snapshot. Answers with MsgAppendResponse.
+   */
+  handleSnapshot(m: Message): void {
+    // Your code here (2C): see the comment above; reply MsgAppendResponse with the index you now hold committed
+    throw new NotImplemented('2C', 'Raft.handleSnapshot');
+  }
+
+  /**
+   * MsgTransferLeader: `m.from` is the node that should become leader. A follower forwards it to its leader.
+   * The leader ignores a transfer to itself (cancelling one under way) or to a non-member, refuses
+   * proposals while it lasts, and sends MsgTimeoutNow once the target's log is up to date.
+   */
+  private handleTransferLeader(m: Message): void {
+    // Your code here (3A): see the comment above; catch the target up with sendAppend first if it lags
+  }
+
+  /** MsgTimeoutNow: the leader wants this node to take over; campaign at once (members only). */
+  private handleTimeoutNow(_m: Message): void {
+    // Your code here (3A): a member campaigns immediately, without waiting for its election timeout
+  }
+
+  /** Adds a member. A new follower's progress starts at match 0, next = the leader's last index + 1. */
+  addNode(id: number): void {
+    // Your code here (3A): add the node to prs if absent
+    throw new NotImplemented('3A', 'Raft.addNode');
+  }
+
+  /**
+   * Removes a member. A smaller group may commit entries the larger one could not, so the leader re-checks
+   * its commit. A leader that removed itself has no progress of its own any more and must not touch it.
+   */
+  removeNode(id: number): void {
+    // Your code here (3A): delete the node from prs; as leader, cancel a transfer to it and re-check the commit (broadcast if it moved)
+    throw new NotImplemented('3A', 'Raft.removeNode');
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * RawNode: the application's handle on a Raft.
+ *
+ * The application's loop: tick() on a timer, step() every message that arrives, propose() client data,
+ * and whenever hasReady(), take ready(), then in this order persist its hard state, entries and snapshot,
+ * send its messages, apply its committed entries, and call advance(ready).
+ */
+import { eraftpb } from '#proto';
+import { encode } from '#proto/codec.ts';
+import { NotImplemented } from '../util/not-implemented.ts';
+import { StepLocalMsgError, StepPeerNotFoundError } from './errors.ts';
+import { NONE, Progress, Raft, StateType, type Config, type SoftState } from './raft.ts';
+import { isHardStateEqual, isLocalMsg, isResponseMsg, isSoftStateEqual } from './util.ts';
+
+type Entry = eraftpb.Entry;
+type Message = eraftpb.Message;
+type HardState = eraftpb.HardState;
+type Snapshot = eraftpb.Snapshot;
+type ConfChange = eraftpb.ConfChange;
+type ConfState = eraftpb.ConfState;
+const { MessageType, EntryType, ConfChangeType } = eraftpb;
+
+/** What raft has for the application since the last advance(). Every field is read-only for the application. */
+export interface Ready {
+  /** The leader and role, present only when they changed since the last Ready. */
+  softState?: SoftState;
+  /** Term, vote and commit to persist, present only when they changed since the last advance(). */
+  hardState?: HardState;
+  /** Entries to persist (before sending messages). */
+  entries: Entry[];
+  /** A snapshot to persist and apply (2C). */
+  snapshot?: Snapshot;
+  /** Committed entries to apply to the state machine (they have been persisted before). */
+  committedEntries: Entry[];
+  /** Messages to send once the entries and hard state are persisted. */
+  messages: Message[];
+}
+
+export class RawNode {
+  raft: Raft;
+  /** The soft state last handed out in a Ready. */
+  private prevSoftState: SoftState;
+  /** The hard state last acknowledged by advance() (or loaded at start). */
+  private prevHardState: HardState;
+
+  constructor(config: Config) {
+    this.raft = new Raft(config);
+    this.prevSoftState = this.raft.softState();
+    this.prevHardState = this.raft.hardState();
+  }
+
+  /** Advances the logical clock by one tick. */
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Starts an election now. */
+  campaign(): void {
+    this.raft.step(eraftpb.Message({ msgType: MessageType.MsgHup, from: this.raft.id, to: this.raft.id }));
+  }
+
+  /** Proposes data to append to the log. Throws ProposalDroppedError when raft refuses it. */
+  propose(data: Uint8Array): void {
+    this.raft.step(
+      eraftpb.Message({
+        msgType: MessageType.MsgPropose,
+        from: this.raft.id,
+        to: this.raft.id,
+        entries: [eraftpb.Entry({ data })],
+      }),
+    );
+  }
+
+  /** Proposes a membership change (the entry carries the encoded ConfChange). */
+  proposeConfChange(cc: ConfChange): void {
+    const data = encode('eraftpb.ConfChange', cc);
+    this.raft.step(
+      eraftpb.Message({
+        msgType: MessageType.MsgPropose,
+        from: this.raft.id,
+        to: this.raft.id,
+        entries: [eraftpb.Entry({ entryType: EntryType.EntryConfChange, data })],
+      }),
+    );
+  }
+
+  /** Applies a committed membership change to raft; returns the resulting membership. */
+  applyConfChange(cc: ConfChange): ConfState {
+    if (cc.nodeId !== NONE) {
+      switch (cc.changeType) {
+        case ConfChangeType.AddNode:
+          this.raft.addNode(cc.nodeId);
+          break;
+        case ConfChangeType.RemoveNode:
+          this.raft.removeNode(cc.nodeId);
+          break;
+        default:
+          throw new RangeError(`applyConfChange: unknown change type ${String(cc.changeType)}`);
+      }
+    }
+    return eraftpb.ConfState({ nodes: [...this.raft.prs.keys()].sort((a, b) => a - b) });
+  }
+
+  /**
+   * Steps a message received from the network. Throws StepLocalMsgError for local message types and
+   * StepPeerNotFoundError for a response from a non-member.
+   */
+  step(m: Message): void {
+    if (isLocalMsg(m.msgType)) {
+      throw new StepLocalMsgError(`raft: cannot step local message ${MessageType[m.msgType]} from the network`);
+    }
+    if (isResponseMsg(m.msgType) && !this.raft.prs.has(m.from)) {
+      throw new StepPeerNotFoundError(`raft: ${MessageType[m.msgType]} from node ${m.from}, which is not a member`);
+    }
+    this.raft.step(m);
+  }
+
+  /** Everything raft has for the application now. The messages are handed out once: a second Ready does not repeat them. */
+  ready(): Ready {
+    // Your code here (2AC): collect unstable entries, committed-but-unapplied entries and the pending snapshot; hand the messages over and clear them; include soft and hard state only when they changed
+    throw new NotImplemented('2AC', 'RawNode.ready');
+  }
+
+  /** True when ready() would return something to do. */
+  hasReady(): boolean {
+    // Your code here (2AC): anything new: soft or hard state changed, unstable entries, entries to apply, messages, a pending snapshot
+    throw new NotImplemented('2AC', 'RawNode.hasReady');
+  }
+
+  /** The application has persisted, sent and applied what `rd` held. */
+  advance(rd: Ready): void {
+    // Your code here (2AC): remember the hard state; move stabled to the last persisted entry and applied to the last applied entry; a pending snapshot is now applied; let the log drop what storage compacted
+    throw new NotImplemented('2AC', 'RawNode.advance');
+  }
+
+  /** Each member's progress (copies), when this node is the leader; an empty map otherwise. */
+  getProgress(): Map<number, Progress> {
+    const prs = new Map<number, Progress>();
+    if (this.raft.state === StateType.Leader) {
+      for (const [id, pr] of this.raft.prs) prs.set(id, new Progress(pr.match, pr.next));
+    }
+    return prs;
+  }
+
+  /** Asks raft to hand leadership to `transferee` (3A). */
+  transferLeader(transferee: number): void {
+    this.raft.step(eraftpb.Message({ msgType: MessageType.MsgTransferLeader, from: transferee, to: this.raft.id }));
+  }
+
+  /**
+   * The transport could not reach node `id`. Only a hint: this raft keeps no per-follower flow control,
+   * and the next heartbeat response (or its absence) drives retries, so there is nothing to do.
+   */
+  reportUnreachable(_id: number): void {
+    // intentionally nothing
+  }
+
+  /**
+   * The snapshot sent to node `id` was delivered (ok) or lost. After a loss the leader forgets its
+   * optimistic guess of the follower's next index, so the next heartbeat response sends the snapshot again.
+   */
+  reportSnapshot(id: number, ok: boolean): void {
+    if (ok || this.raft.state !== StateType.Leader) return;
+    const pr = this.raft.prs.get(id);
+    if (pr) pr.next = pr.match + 1;
+  }
+}
