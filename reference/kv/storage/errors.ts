@@ -26,7 +26,10 @@ export class UnknownColumnFamilyError extends StorageError {
 export class EngineOpenError extends StorageError {
   readonly path: string;
   constructor(path: string, cause: unknown) {
-    super(`cannot open the storage engine at ${path}: ${describeCause(cause)}`, { cause });
+    const text = describeCause(cause);
+    // LevelDB holds a lock file while a database is open; failing to take it means someone else has it open.
+    const hint = /LOCK: Resource temporarily unavailable/.test(text) ? '; is another process (or engine) using this directory?' : '';
+    super(`cannot open the storage engine at ${path}: ${text}${hint}`, { cause });
     this.path = path;
   }
 }
