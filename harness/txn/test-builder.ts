@@ -8,7 +8,14 @@
 import { expect } from 'vitest';
 import { kvrpcpb } from '#proto';
 import { MemoryStorage } from '@impl/kv/storage/memory-storage.ts';
-import type { ColumnFamily, Modify } from '@impl/kv/storage/storage.ts';
+import type {
+  ColumnFamily,
+  DBIterator,
+  Modify,
+  Storage,
+  StorageContext,
+  StorageReader,
+} from '@impl/kv/storage/storage.ts';
 import { TxnApi } from '@impl/kv/server/txn-api.ts';
 import { Latches } from '@impl/kv/transaction/latches.ts';
 import { decodeUserKey, encodeKey } from '@impl/kv/transaction/mvcc/codec.ts';
@@ -49,6 +56,56 @@ function latchValidation(writes: readonly Modify[], latched: readonly Uint8Array
   }
 }
 
+/** Raised when one test makes more storage reads than any correct implementation needs (a loop that never ends). */
+export class ReadBudgetExceededError extends Error {}
+
+/**
+ * A storage that counts reads (gets, seeks, nexts) and fails once a budget is spent. A scanner that never
+ * advances would otherwise spin on promises that resolve at once and starve the test's own timeout.
+ */
+export class BudgetedStorage implements Storage {
+  private reads = 0;
+  constructor(
+    readonly inner: Storage,
+    readonly budget = 200_000,
+  ) {}
+  async start(): Promise<void> {
+    await this.inner.start();
+  }
+  async stop(): Promise<void> {
+    await this.inner.stop();
+  }
+  write(ctx: StorageContext | undefined, batch: Modify[]): Promise<void> {
+    return this.inner.write(ctx, batch);
+  }
+  async reader(ctx: StorageContext | undefined): Promise<StorageReader> {
+    const inner = await this.inner.reader(ctx);
+    const spend = (what: string) => this.spend(what);
+    return {
+      getCF: (cf, key) => (spend('getCF'), inner.getCF(cf, key)),
+      iterCF: (cf): DBIterator => {
+        const it = inner.iterCF(cf);
+        return {
+          seek: (key) => (spend('seek'), it.seek(key)),
+          valid: () => it.valid(),
+          item: () => it.item(),
+          next: () => (spend('next'), it.next()),
+          close: () => it.close(),
+        };
+      },
+      close: () => inner.close(),
+    };
+  }
+  private spend(what: string): void {
+    this.reads += 1;
+    if (this.reads > this.budget) {
+      throw new ReadBudgetExceededError(
+        `more than ${this.budget} storage reads in one test (last: ${what}): does a loop (a scanner?) fail to advance?`,
+      );
+    }
+  }
+}
+
 export class TxnTestBuilder {
   readonly mem = new MemoryStorage();
   readonly latches = new Latches();
@@ -58,7 +115,7 @@ export class TxnTestBuilder {
 
   constructor() {
     this.latches.validation = latchValidation;
-    this.api = new TxnApi(this.mem, this.latches);
+    this.api = new TxnApi(new BudgetedStorage(this.mem), this.latches);
   }
 
   /** Store raw data (marked fresh, see assert()). */
