@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { errorpb, kvrpcpb } from '#proto';
 import { MemoryStorage } from '@impl/kv/storage/memory-storage.ts';
+import { RegionError } from '@impl/kv/storage/errors.ts';
 import type { Modify, Storage, StorageContext, StorageReader } from '@impl/kv/storage/storage.ts';
 import { TxnApi } from '@impl/kv/server/txn-api.ts';
 import { encodeKey } from '@impl/kv/transaction/mvcc/codec.ts';
@@ -29,13 +30,10 @@ class RegionErrorStorage implements Storage {
   }
 }
 
-function notLeader(ctx: StorageContext | undefined): Error & { regionError: errorpb.Error } {
-  const err = new Error('not leader') as Error & { regionError: errorpb.Error };
-  err.regionError = errorpb.Error({
-    message: 'not leader',
-    notLeader: errorpb.NotLeader({ regionId: ctx?.regionId ?? 0 }),
-  });
-  return err;
+function notLeader(ctx: StorageContext | undefined): RegionError {
+  return new RegionError(
+    errorpb.Error({ message: 'not leader', notLeader: errorpb.NotLeader({ regionId: ctx?.regionId ?? 0 }) }),
+  );
 }
 
 describe('4B extra', () => {
