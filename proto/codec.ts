@@ -49,9 +49,7 @@ export function decode<K extends WireTypeName>(type: K, bytes: Uint8Array): Wire
   if (!(bytes instanceof Uint8Array)) {
     throw new WireError(`cannot decode ${type}: expected a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`, type);
   }
-  // A Buffer view (no copy) so strings decode with Node's native UTF-8 decoder.
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const r = Reader.create(buf);
+  const r = Reader.create(bytes);
   try {
     return decoder(r, r.len);
   } catch (err) {

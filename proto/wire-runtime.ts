@@ -166,18 +166,29 @@ export function readBytes(r: Reader, end: number): Uint8Array {
   const stop = subEnd(r, end);
   const start = r.pos;
   r.pos = stop;
-  if (stop === start) return EMPTY_BYTES;
+  const len = stop - start;
+  if (len === 0) return EMPTY_BYTES;
   // A copy, so the result does not pin (or alias) the whole input buffer.
+  const out = new Uint8Array(len);
   const buf = r.buf;
-  return new Uint8Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + stop));
+  if (len <= 32) {
+    for (let i = 0; i < len; i++) out[i] = buf[start + i]!;
+  } else {
+    out.set(new Uint8Array(buf.buffer, buf.byteOffset + start, len));
+  }
+  return out;
 }
+
+type NodeBuffer = Uint8Array & { utf8Slice?: (start: number, end: number) => string };
 
 export function readString(r: Reader, end: number): string {
   const stop = subEnd(r, end);
   const start = r.pos;
   r.pos = stop;
   if (stop === start) return '';
-  return Buffer.prototype.toString.call(r.buf, 'utf8', start, stop);
+  const buf = r.buf as NodeBuffer;
+  // Node's Buffer has a native UTF-8 decoder; a plain Uint8Array uses protobufjs's.
+  return buf.utf8Slice ? buf.utf8Slice(start, stop) : protobuf.util.utf8.read(buf, start, stop);
 }
 
 /** After a message's fields: the last field must end exactly at the message's end. */

@@ -135,8 +135,9 @@ describe('round trip of every message type with every field set', () => {
       for (const variant of ['a', 'b'] as const) {
         const value = sample(t, variant);
         const bytes = enc(type, value);
-        // Ours -> ours.
+        // Ours -> ours, from a Node Buffer and from a plain Uint8Array (different string decoders).
         expect(decode(type, bytes)).toStrictEqual(value);
+        expect(decode(type, Uint8Array.from(bytes))).toStrictEqual(value);
         // Ours -> protobufjs: same fields, numbers and values.
         expect(t.toObject(t.decode(bytes), reflectionView)).toEqual(toReflection(t, value));
         // protobufjs -> ours.
