@@ -1,11 +1,12 @@
 /**
  * The bug zoo runner: proves the suites catch the known student bugs.
  *
- *   npx tsx harness/bugzoo/run.ts [--bug N[,M...]] [--runs K] [--all-runs] [--timeout SECONDS]
+ *   npx tsx harness/bugzoo/run.ts [--bug N|SLUG[,...]] [--runs K] [--all-runs] [--timeout SECONDS]
  *                                 [--no-baseline] [--json FILE] [--keep]
  *
+ * `--bug 9` selects every variant of known bug 9; a slug (09-messages-not-cleared) selects one patch.
  * For each bug of harness/bugzoo/bugs.json: copy reference/ to a temporary directory, apply the bug's patch,
- * run the bug's suites against the copy (IMPL=<copy>, vitest's JSON reporter) up to K times (SEED=1..K; stop
+ * run the bug's suites against the copy (IMPL=<copy>, vitest's JSON reporter) up to K times (SEED and RAFT_TEST_SEED = 1..K; stop
  * at the first run that catches it unless --all-runs), and report whether it was caught and by which tests.
  * A baseline run on the unpatched reference comes first: a test that already fails there proves nothing and
  * is not counted. Exit code 1 when any bug escapes (or the baseline fails), 0 otherwise.
@@ -18,7 +19,8 @@ import {
 } from './zoo.ts';
 
 interface Options {
-  bugIds: number[] | undefined;
+  /** Bug numbers (every variant of that bug) or patch slugs. */
+  bugIds: string[] | undefined;
   runs: number;
   allRuns: boolean;
   timeoutSeconds: number;
@@ -43,8 +45,8 @@ function parseArgs(argv: string[]): Options {
     switch (arg) {
       case '--bug': {
         const v = argv[++i];
-        if (v === undefined) throw new UsageError('--bug needs a bug number (or a comma-separated list)');
-        opts.bugIds = [...(opts.bugIds ?? []), ...v.split(',').map((s) => positiveInt('--bug', s))];
+        if (v === undefined) throw new UsageError('--bug needs a bug number or slug (or a comma-separated list)');
+        opts.bugIds = [...(opts.bugIds ?? []), ...v.split(',').filter((s) => s !== '')];
         break;
       }
       case '--runs': opts.runs = positiveInt('--runs', argv[++i]); break;
@@ -67,12 +69,14 @@ function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-/** One test that failed, named `file > describe > test`. */
+/** The outcome of one vitest run. Failed tests are named `file > describe > test`. */
 interface SuiteRun {
   failed: string[];
   passedCount: number;
-  /** Set when the run did not finish (timeout) or produced no report (crash, no test files). */
-  problem?: string;
+  /** The run hung and was stopped: the student would see a hung test, so this counts as caught. */
+  hung?: string;
+  /** The harness could not judge (no report, no test ran): never counts as caught. */
+  error?: string;
 }
 
 interface VitestAssertion { fullName: string; status: string }
@@ -88,7 +92,7 @@ function runSuites(suites: string[], implDir: string, seed: number, timeoutSecon
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
-      env: { ...process.env, IMPL: implDir, SEED: String(seed) },
+      env: { ...process.env, IMPL: implDir, SEED: String(seed), RAFT_TEST_SEED: String(seed) },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true, // its own process group, so a hung run can be stopped with all its workers
     });
@@ -102,11 +106,11 @@ function runSuites(suites: string[], implDir: string, seed: number, timeoutSecon
     child.on('close', () => {
       clearTimeout(timer);
       if (timedOut) {
-        resolve({ failed: [], passedCount: 0, problem: `timed out after ${timeoutSeconds}s (a hang counts as caught)` });
+        resolve({ failed: [], passedCount: 0, hung: `timed out after ${timeoutSeconds}s (a hang counts as caught)` });
         return;
       }
       if (!fs.existsSync(reportFile)) {
-        resolve({ failed: [], passedCount: 0, problem: `vitest wrote no report: ${stderr.trim().split('\n').slice(-5).join(' | ')}` });
+        resolve({ failed: [], passedCount: 0, error: `vitest wrote no report: ${stderr.trim().split('\n').slice(-5).join(' | ')}` });
         return;
       }
       resolve(readReport(reportFile));
@@ -129,6 +133,7 @@ function readReport(file: string): SuiteRun {
       failed.push(`${rel} (file failed: ${(f.message ?? '').split('\n')[0]})`);
     }
   }
+  if (failed.length === 0 && passedCount === 0) return { failed, passedCount, error: 'no test ran (check the suite paths)' };
   return { failed, passedCount };
 }
 
@@ -152,7 +157,7 @@ async function main(): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       if (err.message) console.error(`error: ${err.message}`);
-      console.error('usage: npx tsx harness/bugzoo/run.ts [--bug N[,M...]] [--runs K] [--all-runs] [--timeout SECONDS] [--no-baseline] [--json FILE] [--keep]');
+      console.error('usage: npx tsx harness/bugzoo/run.ts [--bug N|SLUG[,...]] [--runs K] [--all-runs] [--timeout SECONDS] [--no-baseline] [--json FILE] [--keep]');
       return 2;
     }
     throw err;
@@ -161,12 +166,13 @@ async function main(): Promise<number> {
   const all = loadBugs();
   let bugs: Bug[] = all;
   if (opts.bugIds) {
-    const unknown = opts.bugIds.filter((id) => !all.some((b) => b.id === id));
+    const selects = (b: Bug, sel: string): boolean => String(b.id) === sel || b.slug === sel;
+    const unknown = opts.bugIds.filter((sel) => !all.some((b) => selects(b, sel)));
     if (unknown.length > 0) {
-      console.error(`error: no bug with id ${unknown.join(', ')} in harness/bugzoo/bugs.json (known: ${all.map((b) => b.id).join(', ')})`);
+      console.error(`error: no bug ${unknown.join(', ')} in harness/bugzoo/bugs.json (known: ${all.map((b) => b.slug).join(', ')})`);
       return 2;
     }
-    bugs = all.filter((b) => opts.bugIds!.includes(b.id));
+    bugs = all.filter((b) => opts.bugIds!.some((sel) => selects(b, sel)));
   }
 
   // Baseline: which tests already fail on the unpatched reference.
@@ -177,8 +183,8 @@ async function main(): Promise<number> {
     try {
       console.log(`baseline: ${suites.join(' ')} on an unpatched copy of reference/ ...`);
       const run = await runSuites(suites, path.join(dir, 'reference'), 1, opts.timeoutSeconds, dir);
-      if (run.problem) {
-        console.error(`baseline run failed: ${run.problem}`);
+      if (run.error || run.hung) {
+        console.error(`baseline run failed: ${run.error ?? run.hung}`);
         return 1;
       }
       run.failed.forEach((t) => baselineFailures.add(t));
@@ -200,8 +206,12 @@ async function main(): Promise<number> {
       for (let k = 1; k <= opts.runs; k++) {
         const run = await runSuites(bug.suites, path.join(dir, 'reference'), k, opts.timeoutSeconds, dir);
         result.runsDone = k;
+        if (run.error) {
+          result.problem = run.error;
+          break;
+        }
         const failed = run.failed.filter((t) => !baselineFailures.has(t));
-        const caughtNow = failed.length > 0 || run.problem !== undefined;
+        const caughtNow = failed.length > 0 || run.hung !== undefined;
         if (caughtNow) {
           result.runsCatching++;
           if (!result.caught) {
@@ -209,7 +219,7 @@ async function main(): Promise<number> {
             result.firstCatchingRun = k;
           }
           for (const t of failed) if (!result.failedTests.includes(t)) result.failedTests.push(t);
-          if (run.problem && !result.problem) result.problem = run.problem;
+          if (run.hung && !result.problem) result.problem = run.hung;
           if (!opts.allRuns) break;
         }
       }
@@ -250,7 +260,8 @@ function printTable(results: BugResult[]): void {
     );
   }
   const caught = results.filter((r) => r.caught).length;
-  console.log(`\n${caught}/${results.length} bugs caught${caught < results.length ? `; escaped: ${results.filter((r) => !r.caught).map((r) => r.id).join(', ')}` : ''}`);
+  const escaped = results.filter((r) => !r.caught).map((r) => r.slug);
+  console.log(`\n${caught}/${results.length} bugs caught${escaped.length > 0 ? `; escaped: ${escaped.join(', ')}` : ''}`);
 }
 
 main().then(

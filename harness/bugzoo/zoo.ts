@@ -17,9 +17,9 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const zooDir = path.join(repoRoot, 'harness', 'bugzoo');
 
 export interface Bug {
-  /** The number in shared known-bugs.md (and the NN of the patch file). */
+  /** The number of the bug in the catalogue of known student bugs (GUIDE.md); variants of one bug share it. */
   id: number;
-  /** Short name, also the patch file's slug. */
+  /** Unique short name, also the patch file's name. */
   slug: string;
   title: string;
   /** The stage whose suite must catch it (2AA, 2C, 3A, ...). */
@@ -41,16 +41,16 @@ export class BugZooError extends Error {
 export function loadBugs(file = path.join(zooDir, 'bugs.json')): Bug[] {
   const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
   if (!Array.isArray(raw)) throw new BugZooError(`${file}: expected a JSON array of bugs`);
-  const seen = new Set<number>();
+  const seen = new Set<string>();
   return raw.map((item: unknown, i: number) => {
     const b = item as Partial<Bug>;
     const where = `${file}, entry ${i}`;
     if (typeof b.id !== 'number' || !Number.isInteger(b.id)) throw new BugZooError(`${where}: id must be an integer`);
-    if (seen.has(b.id)) throw new BugZooError(`${where}: duplicate id ${b.id}`);
-    seen.add(b.id);
     for (const key of ['slug', 'title', 'stage', 'patch'] as const) {
       if (typeof b[key] !== 'string' || b[key] === '') throw new BugZooError(`${where}: ${key} must be a non-empty string`);
     }
+    if (seen.has(b.slug!)) throw new BugZooError(`${where}: duplicate slug ${b.slug}`);
+    seen.add(b.slug!);
     if (!Array.isArray(b.suites) || b.suites.length === 0 || b.suites.some((s) => typeof s !== 'string')) {
       throw new BugZooError(`${where}: suites must be a non-empty list of paths`);
     }
