@@ -14,6 +14,7 @@
  */
 import { errorpb, kvrpcpb } from '#proto';
 import type { Storage, StorageContext, StorageReader } from '../storage/storage.ts';
+import { RegionError } from '../storage/errors.ts';
 import { NotImplemented } from '../../util/not-implemented.ts';
 import { Latches } from '../transaction/latches.ts';
 import { compareBytes, hexKey } from '../transaction/mvcc/bytes.ts';
@@ -24,13 +25,11 @@ import { allLocksForTxn, MvccTxn } from '../transaction/mvcc/transaction.ts';
 import { Write, WriteKind, writeKindFromOp } from '../transaction/mvcc/write.ts';
 
 /**
- * The region error carried by a storage error, if it carries one. Raft-backed storage throws errors with a
- * `regionError` field (an errorpb.Error: NotLeader, EpochNotMatch, ...); the client must retry elsewhere.
+ * The region error carried by a storage error, if it is one. Raft-backed storage throws RegionError
+ * (NotLeader, EpochNotMatch, ...); the client must retry elsewhere, so it goes in the response.
  */
 export function regionErrorOf(err: unknown): errorpb.Error | undefined {
-  if (typeof err !== 'object' || err === null || !('regionError' in err)) return undefined;
-  const regionError = (err as { regionError: unknown }).regionError;
-  return typeof regionError === 'object' && regionError !== null ? (regionError as errorpb.Error) : undefined;
+  return err instanceof RegionError ? err.regionError : undefined;
 }
 
 /** The storage context of a request (the wire Context carries region id, epoch and peer). */

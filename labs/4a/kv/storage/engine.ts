@@ -195,6 +195,8 @@ export class Engine {
   /** The running group-commit loop, if any. */
   private flushing: Promise<void> | undefined;
   private readonly openSnapshots = new Set<EngineSnapshot>();
+  /** Counters for tests and benchmarks: batches written, and the LevelDB writes that carried them. */
+  readonly stats = { batches: 0, levelWrites: 0 };
 
   private constructor(path: string, db: Db, options: EngineOptions) {
     this.path = path;
@@ -240,7 +242,12 @@ export class Engine {
    */
   write(batch: WriteBatch): Promise<void> {
     if (this.closed) return Promise.reject(new EngineClosedError('Engine.write'));
-    const ops = batch.takeForWrite();
+    let ops: BatchOp[];
+    try {
+      ops = batch.takeForWrite();
+    } catch (err) {
+      return Promise.reject(err); // always fail through the promise, never by a synchronous throw
+    }
     if (ops.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ops, resolve, reject });
@@ -259,6 +266,8 @@ export class Engine {
         const group = this.queue;
         this.queue = [];
         const ops = group.length === 1 ? group[0].ops : group.flatMap((w) => w.ops);
+        this.stats.batches += group.length;
+        this.stats.levelWrites += 1;
         try {
           await this.db.batch(ops, { sync: this.syncWrites });
           for (const w of group) w.resolve();
