@@ -92,6 +92,25 @@ describe('4C rollback', () => {
     builder.assert([{ cf: 'write', key: [3], ts: 100n }]);
   });
 
+  // A commit racing a rollback of the same txn: exactly one outcome wins, and the loser is told.
+  it('TestConcurrentCommitAndRollback4C', async () => {
+    for (let round = 0; round < 5; round++) {
+      const builder = new TxnTestBuilder();
+      builder.init([
+        { cf: 'default', key: [3], ts: 100n, value: [42] },
+        { cf: 'lock', key: [3], value: [3, 1, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0] },
+      ]);
+      const [commit, rollback] = await Promise.all([
+        builder.api.kvCommit(kvrpcpb.CommitRequest({ startVersion: 100n, commitVersion: 110n, keys: [bytes([3])] })),
+        builder.api.kvBatchRollback(kvrpcpb.BatchRollbackRequest({ startVersion: 100n, keys: [bytes([3])] })),
+      ]);
+      // Commit runs first (it latched first): the rollback must then fail with abort.
+      expect(commit.error).toBeUndefined();
+      expect(rollback.error?.abort).toBeTruthy();
+      builder.assertLens(1, 0, 1);
+    }
+  });
+
   it('TestRollbackOtherTxn4C', async () => {
     const builder = newBuilder();
     const cmd = builder.rollbackRequest([3]);
