@@ -1,0 +1,148 @@
+/**
+ * Seeds and failure reports.
+ *
+ * Seed policy: every simulated test runs from one seed. `testSeed()` takes it from the SEED environment
+ * variable (to replay) or draws a fresh one (so repeated runs explore), and always prints it.
+ *
+ * A failure report says what failed, the seed, the trace hash, the exact command that replays the run,
+ * the last trace events, and where the full trace was written.
+ */
+import { randomInt } from 'node:crypto';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { formatRecord, type TraceRecord } from './trace.ts';
+
+/** Where full traces go, relative to the repository root (the directory tests run from). */
+export const TRACE_DIR = join('.tmp', 'traces');
+
+/** Thrown when SEED is set to something that is not a seed. */
+export class BadSeedError extends Error {
+  constructor(value: string) {
+    super(`SEED must be an integer in [0, 4294967295], got "${value}"`);
+    this.name = 'BadSeedError';
+  }
+}
+
+/** Parse a seed written in decimal. */
+export function parseSeed(text: string): number {
+  const trimmed = text.trim();
+  if (!/^\d+$/.test(trimmed)) throw new BadSeedError(text);
+  const seed = Number(trimmed);
+  if (!Number.isSafeInteger(seed) || seed > 0xffff_ffff) throw new BadSeedError(text);
+  return seed;
+}
+
+/**
+ * The seed for this test: SEED from the environment if set, else a fresh one from node:crypto.
+ * Printed either way (with `label`, usually the test name), so any run can be replayed.
+ */
+export function testSeed(
+  label = '',
+  env: Record<string, string | undefined> = process.env,
+  print: (line: string) => void = (line) => console.log(line),
+): number {
+  const fromEnv = env.SEED !== undefined && env.SEED !== '';
+  const seed = fromEnv ? parseSeed(env.SEED!) : randomInt(0, 0x1_0000_0000);
+  print(`[sim] ${label ? `${label}: ` : ''}seed ${seed}${fromEnv ? ' (from SEED)' : ' (fresh; replay with SEED=' + seed + ')'}`);
+  return seed;
+}
+
+/** A file-name-safe form of a test name. */
+export function slug(text: string): string {
+  return (
+    text
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 100) || 'test'
+  );
+}
+
+/** Where the full trace of (test, seed) is written: .tmp/traces/<test>-<seed>.jsonl. */
+export function tracePath(testName: string, seed: number, root = process.cwd()): string {
+  return join(root, TRACE_DIR, `${slug(testName)}-${seed}.jsonl`);
+}
+
+/** The stage a suite file belongs to: harness/suites/2b/x.test.ts -> "2b" (undefined for kit tests). */
+export function stageOfTestFile(testFile: string): string | undefined {
+  const parts = testFile.split(/[\\/]/);
+  const at = parts.lastIndexOf('suites');
+  if (at < 0 || at + 1 >= parts.length - 1) return undefined;
+  const dir = parts[at + 1]!;
+  return /^\d[a-c]{0,2}$/.test(dir) ? dir : undefined;
+}
+
+/** Quote for a POSIX shell: 'text', with embedded quotes escaped. */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Escape a literal for use inside a regular expression (vitest's -t takes a pattern). */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export interface ReplayInput {
+  /** Test file, absolute or relative to the repository root. */
+  testFile: string;
+  /** The test's full name as vitest reports it ("describe > test" or just "test"). */
+  testName: string;
+  seed: number;
+  /** Implementation under test (the IMPL variable); default: IMPL from the environment, else "reference". */
+  impl?: string;
+}
+
+/** The commands that replay one test with one seed: the vitest form, and the make form for stage suites. */
+export function replayCommands(input: ReplayInput): { vitest: string; make: string | undefined } {
+  const file = toRepoPath(input.testFile);
+  const impl = input.impl ?? process.env.IMPL ?? 'reference';
+  const implPrefix = impl === 'reference' ? '' : `IMPL=${shellQuote(impl)} `;
+  // vitest matches -t against the describe names and the test name joined by spaces.
+  const pattern = escapeRegExp(input.testName.split(' > ').join(' ')) + '$';
+  const vitest = `${implPrefix}SEED=${input.seed} npx vitest run ${file} -t ${shellQuote(pattern)}`;
+  const stage = stageOfTestFile(file);
+  const make = stage === undefined ? undefined : `make project${stage} SEED=${input.seed} IMPL=${impl}`;
+  return { vitest, make };
+}
+
+export interface FailureInput extends ReplayInput {
+  /** What failed: the assertion or error. */
+  error: unknown;
+  traceHash: string;
+  lastEvents: readonly TraceRecord[];
+  /** Path of the full JSONL trace, if one was written. */
+  traceFile?: string;
+  /** Virtual time at the failure, in ms. */
+  virtualTime?: number;
+  /** How many trailing events to show (default 40). */
+  showEvents?: number;
+  /** Leave out the first line naming the error (when the block is appended to that error's own message). */
+  omitError?: boolean;
+}
+
+/** The failure block printed for a failed simulated test. */
+export function formatFailure(input: FailureInput): string {
+  const { vitest, make } = replayCommands(input);
+  const lines: string[] = [];
+  if (!input.omitError) lines.push(`FAILED ${input.testName}: ${describeError(input.error)}`);
+  lines.push(`  seed:        ${input.seed}`);
+  lines.push(`  trace hash:  ${input.traceHash}${input.virtualTime === undefined ? '' : `  (at virtual time ${input.virtualTime} ms)`}`);
+  lines.push(`  replay:      ${vitest}`);
+  if (make !== undefined) lines.push(`          or:  ${make}`);
+  if (input.traceFile !== undefined) lines.push(`  full trace:  ${toRepoPath(input.traceFile)}`);
+  const shown = input.lastEvents.slice(-(input.showEvents ?? 40));
+  if (shown.length > 0) {
+    lines.push(`  last ${shown.length} events (virtual time, who, kind, detail):`);
+    for (const rec of shown) lines.push(`    ${formatRecord(rec)}`);
+  }
+  return lines.join('\n');
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message.split('\n')[0]}`;
+  return String(error);
+}
+
+/** A path relative to the working directory (the repository root when tests run), with forward slashes. */
+function toRepoPath(path: string): string {
+  const rel = isAbsolute(path) ? relative(process.cwd(), path) : path;
+  return rel.split(sep).join('/');
+}
