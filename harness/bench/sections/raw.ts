@@ -113,7 +113,8 @@ async function startServer(args: string[]): Promise<{ address: string; stop: () 
 
 /** Clients of one gRPC server, with the keys the gets read preloaded (harmless for the no-op server). */
 async function connect(target: 'no-op' | 'server', address: string): Promise<{ target: 'no-op' | 'server'; clients: RawClient[] }> {
-  const clients = Array.from({ length: Math.max(...CONCURRENCY) }, () => new RawClient(address));
+  // Each client its own connection, as separate client machines would have.
+  const clients = Array.from({ length: Math.max(...CONCURRENCY) }, () => new RawClient(address, { 'grpc.use_local_subchannel_pool': 1 }));
   for (let n = 0; n < GET_KEYS; n += clients.length) {
     await Promise.all(clients.map((c, w) => (n + w < GET_KEYS ? c.rawPut({ key: key(n + w), value: VALUE, cf: 'default' }) : undefined)));
   }

@@ -46,12 +46,15 @@ export class RawClient {
   readonly addr: string;
   private readonly client: ServiceClient<typeof SERVICE>;
 
-  /** A client for the server at host:port. Connects lazily, on the first call. */
-  constructor(addr: string) {
+  /**
+   * A client for the server at host:port. Connects lazily, on the first call. grpc-js lets channels to the
+   * same address share one connection; pass `{ 'grpc.use_local_subchannel_pool': 1 }` for a connection of its own.
+   */
+  constructor(addr: string, channelOptions: Partial<grpc.ChannelOptions> = {}) {
     parseAddress(addr);
     this.addr = addr;
     const Client = clientConstructor(SERVICE);
-    this.client = new Client(addr, grpc.credentials.createInsecure(), clientOptions());
+    this.client = new Client(addr, grpc.credentials.createInsecure(), clientOptions(channelOptions));
   }
 
   rawGet(req: Partial<kvrpcpb.RawGetRequest>): Promise<kvrpcpb.RawGetResponse> {
