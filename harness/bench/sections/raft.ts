@@ -14,6 +14,7 @@ import { eraftpb } from '#proto';
 import { RawNode } from '../../../reference/raft/rawnode.ts';
 import { MemoryStorage } from '../../../reference/raft/storage.ts';
 import { StateType } from '../../../reference/raft/raft.ts';
+import type { BenchSection } from '../run.ts';
 
 type Message = eraftpb.Message;
 
@@ -189,7 +190,8 @@ export async function runRaftBench(budgetMs = 1000): Promise<RaftBenchResult> {
   return { name: 'raft', figures };
 }
 
-export const section = {
+export const section: BenchSection = {
   name: 'raft',
+  description: '3-node in-memory RawNode group: committed entries/s, one proposal vs batches per Ready',
   run: async (): Promise<RaftBenchResult> => runRaftBench(),
 };
