@@ -1,0 +1,209 @@
+/**
+ * RawNode: the application's handle on a Raft.
+ *
+ * The application's loop: tick() on a timer, step() every message that arrives, propose() client data,
+ * and whenever hasReady(), take ready(), then in this order persist its hard state, entries and snapshot,
+ * send its messages, apply its committed entries, and call advance(ready).
+ */
+import { eraftpb } from '#proto';
+import { encode } from '#proto/codec.ts';
+import { NotImplemented } from '../util/not-implemented.ts';
+import { StepLocalMsgError, StepPeerNotFoundError } from './errors.ts';
+import { NONE, Progress, Raft, StateType, type Config, type SoftState } from './raft.ts';
+import { isHardStateEqual, isLocalMsg, isResponseMsg, isSoftStateEqual } from './util.ts';
+
+type Entry = eraftpb.Entry;
+type Message = eraftpb.Message;
+type HardState = eraftpb.HardState;
+type Snapshot = eraftpb.Snapshot;
+type ConfChange = eraftpb.ConfChange;
+type ConfState = eraftpb.ConfState;
+const { MessageType, EntryType, ConfChangeType } = eraftpb;
+
+/** What raft has for the application since the last advance(). Every field is read-only for the application. */
+export interface Ready {
+  /** The leader and role, present only when they changed since the last Ready. */
+  softState?: SoftState;
+  /** Term, vote and commit to persist, present only when they changed since the last advance(). */
+  hardState?: HardState;
+  /** Entries to persist (before sending messages). */
+  entries: Entry[];
+  /** A snapshot to persist and apply (2C). */
+  snapshot?: Snapshot;
+  /** Committed entries to apply to the state machine (they have been persisted before). */
+  committedEntries: Entry[];
+  /** Messages to send once the entries and hard state are persisted. */
+  messages: Message[];
+}
+
+export class RawNode {
+  raft: Raft;
+  /** The soft state last handed out in a Ready. */
+  private prevSoftState: SoftState;
+  /** The hard state last acknowledged by advance() (or loaded at start). */
+  private prevHardState: HardState;
+
+  constructor(config: Config) {
+    this.raft = new Raft(config);
+    this.prevSoftState = this.raft.softState();
+    this.prevHardState = this.raft.hardState();
+  }
+
+  /** Advances the logical clock by one tick. */
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Starts an election now. */
+  campaign(): void {
+    this.raft.step(eraftpb.Message({ msgType: MessageType.MsgHup, from: this.raft.id, to: this.raft.id }));
+  }
+
+  /** Proposes data to append to the log. Throws ProposalDroppedError when raft refuses it. */
+  propose(data: Uint8Array): void {
+    this.raft.step(
+      eraftpb.Message({
+        msgType: MessageType.MsgPropose,
+        from: this.raft.id,
+        to: this.raft.id,
+        entries: [eraftpb.Entry({ data })],
+      }),
+    );
+  }
+
+  /** Proposes a membership change (the entry carries the encoded ConfChange). */
+  proposeConfChange(cc: ConfChange): void {
+    const data = encode('eraftpb.ConfChange', cc);
+    this.raft.step(
+      eraftpb.Message({
+        msgType: MessageType.MsgPropose,
+        from: this.raft.id,
+        to: this.raft.id,
+        entries: [eraftpb.Entry({ entryType: EntryType.EntryConfChange, data })],
+      }),
+    );
+  }
+
+  /** Applies a committed membership change to raft; returns the resulting membership. */
+  applyConfChange(cc: ConfChange): ConfState {
+    if (cc.nodeId !== NONE) {
+      switch (cc.changeType) {
+        case ConfChangeType.AddNode:
+          this.raft.addNode(cc.nodeId);
+          break;
+        case ConfChangeType.RemoveNode:
+          this.raft.removeNode(cc.nodeId);
+          break;
+        default:
+          throw new RangeError(`applyConfChange: unknown change type ${String(cc.changeType)}`);
+      }
+    }
+    return eraftpb.ConfState({ nodes: [...this.raft.prs.keys()].sort((a, b) => a - b) });
+  }
+
+  /**
+   * Steps a message received from the network. Throws StepLocalMsgError for local message types and
+   * StepPeerNotFoundError for a response from a non-member.
+   */
+  step(m: Message): void {
+    if (isLocalMsg(m.msgType)) {
+      throw new StepLocalMsgError(`raft: cannot step local message ${MessageType[m.msgType]} from the network`);
+    }
+    if (isResponseMsg(m.msgType) && !this.raft.prs.has(m.from)) {
+      throw new StepPeerNotFoundError(`raft: ${MessageType[m.msgType]} from node ${m.from}, which is not a member`);
+    }
+    this.raft.step(m);
+  }
+
+  /** Everything raft has for the application now. The messages are handed out once: a second Ready does not repeat them. */
+  ready(): Ready {
+    // @student 2AC begin: collect unstable entries, committed-but-unapplied entries and the pending snapshot; hand the messages over and clear them; include soft and hard state only when they changed
+    const raft = this.raft;
+    const log = raft.raftLog;
+    const rd: Ready = {
+      entries: log.unstableEntries(),
+      committedEntries: log.nextEnts(),
+      messages: raft.msgs,
+    };
+    raft.msgs = [];
+    const soft = raft.softState();
+    if (!isSoftStateEqual(soft, this.prevSoftState)) {
+      rd.softState = soft;
+      this.prevSoftState = soft;
+    }
+    const hard = raft.hardState();
+    if (!isHardStateEqual(hard, this.prevHardState)) rd.hardState = hard;
+    if (log.pendingSnapshot) rd.snapshot = log.pendingSnapshot;
+    return rd;
+    // @student 2AC stub
+    //| throw new NotImplemented('2AC', 'RawNode.ready');
+    // @student 2AC end
+  }
+
+  /** True when ready() would return something to do. */
+  hasReady(): boolean {
+    // @student 2AC begin: anything new: soft or hard state changed, unstable entries, entries to apply, messages, a pending snapshot
+    const raft = this.raft;
+    const log = raft.raftLog;
+    return (
+      !isSoftStateEqual(raft.softState(), this.prevSoftState) ||
+      !isHardStateEqual(raft.hardState(), this.prevHardState) ||
+      log.lastIndex() > log.stabled ||
+      log.committed > log.applied ||
+      raft.msgs.length > 0 ||
+      log.pendingSnapshot !== undefined
+    );
+    // @student 2AC stub
+    //| throw new NotImplemented('2AC', 'RawNode.hasReady');
+    // @student 2AC end
+  }
+
+  /** The application has persisted, sent and applied what `rd` held. */
+  advance(rd: Ready): void {
+    // @student 2AC begin: remember the hard state; move stabled to the last persisted entry and applied to the last applied entry; a pending snapshot is now applied; let the log drop what storage compacted
+    const log = this.raft.raftLog;
+    if (rd.hardState) this.prevHardState = rd.hardState;
+    const lastStable = rd.entries[rd.entries.length - 1];
+    if (lastStable) log.stableTo(lastStable.index, lastStable.term);
+    const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastApplied) log.appliedTo(lastApplied.index);
+    const snapIndex = rd.snapshot?.metadata?.index;
+    if (snapIndex !== undefined) log.stableSnapTo(snapIndex);
+    log.maybeCompact();
+    // @student 2AC stub
+    //| throw new NotImplemented('2AC', 'RawNode.advance');
+    // @student 2AC end
+  }
+
+  /** Each member's progress (copies), when this node is the leader; an empty map otherwise. */
+  getProgress(): Map<number, Progress> {
+    const prs = new Map<number, Progress>();
+    if (this.raft.state === StateType.Leader) {
+      for (const [id, pr] of this.raft.prs) prs.set(id, new Progress(pr.match, pr.next));
+    }
+    return prs;
+  }
+
+  /** Asks raft to hand leadership to `transferee` (3A). */
+  transferLeader(transferee: number): void {
+    this.raft.step(eraftpb.Message({ msgType: MessageType.MsgTransferLeader, from: transferee, to: this.raft.id }));
+  }
+
+  /**
+   * The transport could not reach node `id`. Only a hint: this raft keeps no per-follower flow control,
+   * and the next heartbeat response (or its absence) drives retries, so there is nothing to do.
+   */
+  reportUnreachable(_id: number): void {
+    // intentionally nothing
+  }
+
+  /**
+   * The snapshot sent to node `id` was delivered (ok) or lost. After a loss the leader forgets its
+   * optimistic guess of the follower's next index, so the next heartbeat response sends the snapshot again.
+   */
+  reportSnapshot(id: number, ok: boolean): void {
+    if (ok || this.raft.state !== StateType.Leader) return;
+    const pr = this.raft.prs.get(id);
+    if (pr) pr.next = pr.match + 1;
+  }
+}
