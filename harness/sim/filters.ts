@@ -2,6 +2,7 @@
  * Ready-made network filters. Add them with network.addFilter(...); several filters compose (a message is
  * dropped if any of them drops it) and each can be removed on its own.
  */
+import type { RandomSource } from '../../reference/util/prng.ts';
 import { SimUsageError } from './errors.ts';
 import type { Envelope, Filter } from './network.ts';
 
@@ -42,6 +43,22 @@ export function partition<M>(sideA: readonly number[], sideB: readonly number[])
     name: `partition [${[...a].join(',')}] | [${[...b].join(',')}]`,
     drop: ({ from, to }) => (a.has(from) && b.has(to)) || (b.has(from) && a.has(to)),
   };
+}
+
+/**
+ * Split `ids` at random into two non-empty sides (for a partition chosen afresh each chaos round).
+ * Draws from `random`, so the split replays with the seed.
+ */
+export function randomSplit(ids: readonly number[], random: RandomSource): [number[], number[]] {
+  if (ids.length < 2) throw new SimUsageError(`a split needs at least two nodes, got ${ids.length}`);
+  const shuffled = [...ids];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = random.nextInt(i + 1);
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  const cut = 1 + random.nextInt(shuffled.length - 1);
+  const byId = (a: number, b: number) => a - b;
+  return [shuffled.slice(0, cut).sort(byId), shuffled.slice(cut).sort(byId)];
 }
 
 /** Cut node `id` off from everyone: all its messages, in and out, are dropped. */

@@ -3,7 +3,7 @@ export { Sim, SimNode, SimNodeRuntime } from './sim.ts';
 export type { ClientHandle, NodeSpec, SimOptions, WaitOptions } from './sim.ts';
 export { SimNetwork } from './network.ts';
 export type { Envelope, Filter, FilterHandle, MessageKind, NetworkOptions, NetworkStats } from './network.ts';
-export { dropRandomly, dropWhere, isolate, onlyWhen, partition } from './filters.ts';
+export { dropRandomly, dropWhere, isolate, onlyWhen, partition, randomSplit } from './filters.ts';
 export type { DropRates } from './filters.ts';
 export {
   SimDeadlockError,

@@ -174,6 +174,7 @@ export class Sim {
   private eventsSinceYield = 0;
   private currentStartedRealMs = 0;
   private stuck: Deferred<never> | undefined;
+  private readonly afterEvent: Array<() => Promise<void>> = [];
 
   constructor(options: SimOptions) {
     if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffff_ffff) {
@@ -341,6 +342,34 @@ export class Sim {
     const node = this.requireNode(id);
     const inc = node.current;
     if (inc === undefined) return;
+    if (this.current !== undefined && !(this.current instanceof ClientActor) && this.current.incarnation === inc) {
+      this.crashInEvent(inc, 'sim.crash called from its own event');
+      return;
+    }
+    const kill = this.markCrashed(node, inc);
+    await kill();
+  }
+
+  /**
+   * Crash the node whose event is running now, at this very point of the event (a power cut in the middle of
+   * a handler): what it sent so far is on the wire, what it has not yet written is lost. The rest of the
+   * event still runs to its end (JavaScript cannot stop it), but its runtime is dead from here on: sends,
+   * timers and posts do nothing, and harness engine wrappers should refuse writes once `rt.alive` is false.
+   * An error the event throws after this point is expected and only noted. The kill hook runs when the
+   * event has finished. Called through SimNodeRuntime.crashNow.
+   */
+  crashInEvent(inc: Incarnation, reason: string): void {
+    const owner = this.current;
+    if (!(owner !== undefined && !(owner instanceof ClientActor) && owner.incarnation === inc)) {
+      throw new SimUsageError(`crashNow must be called from an event of ${inc.node.name} itself; use sim.crash otherwise`);
+    }
+    if (!inc.alive) return;
+    this.note(`power cut: ${reason}`, inc.node.name);
+    this.afterEvent.push(this.markCrashed(inc.node, inc));
+  }
+
+  /** Mark an incarnation dead, trace what it loses, and return its kill hook (to run when safe). */
+  private markCrashed(node: NodeState, inc: Incarnation): () => Promise<void> {
     inc.alive = false;
     node.current = undefined;
     const instance = node.instance;
@@ -354,7 +383,9 @@ export class Sim {
       .map(([kind, n]) => `${n} ${kind}`)
       .join(', ');
     this.trace.record(this.clock, 'crash', node.name, `incarnation ${inc.number}; dropped ${summary || 'nothing'}`);
-    await node.spec.kill?.(instance);
+    return async () => {
+      await node.spec.kill?.(instance);
+    };
   }
 
   /** Crash node `id` if it is up, then start it again. */
@@ -665,6 +696,11 @@ export class Sim {
       if (result !== undefined) await Promise.race([result, this.stuck!.promise]);
     } catch (err) {
       if (err instanceof SimStuckEventError) throw err;
+      if (event.incarnation !== undefined && !event.incarnation.alive) {
+        // The node lost power during this event; what its code does after that is of no consequence.
+        this.note(`error after the crash (ignored): ${err instanceof Error ? err.message : String(err)}`, event.who);
+        return;
+      }
       this.fault ??= new SimHandlerError(
         `${event.kind} on ${event.who} (${event.detail})`,
         err,
@@ -674,6 +710,8 @@ export class Sim {
     } finally {
       this.current = undefined;
       this.currentStartedRealMs = 0;
+      // Kill hooks of nodes that crashed during the event run now that the event's code is done with them.
+      for (let kill = this.afterEvent.shift(); kill !== undefined; kill = this.afterEvent.shift()) await kill();
     }
   }
 
@@ -835,6 +873,14 @@ export class SimNodeRuntime implements Runtime {
     this.sim.checkCaller('runtime.spawn');
     if (!this.alive) return;
     this.sim.nodeSchedule(this.incarnation, 0, 'spawn', name, task);
+  }
+
+  /**
+   * Crash this node right here, in the middle of its current event (see Sim.crashInEvent). For fault
+   * injection at a precise point, e.g. an engine wrapper cutting the power just before a write.
+   */
+  crashNow(reason: string): void {
+    this.sim.crashInEvent(this.incarnation, reason);
   }
 
   /** Add a line to the trace on behalf of this node (e.g. "became leader at term 3"). */

@@ -13,6 +13,7 @@ import {
   canonicalText,
   dropRandomly,
   partition,
+  randomSplit,
   runSimTest,
   type FilterHandle,
   type SimNodeRuntime,
@@ -128,15 +129,8 @@ async function gossipRun(seed: number, traceFile?: string): Promise<Outcome & { 
         cut = undefined;
         if (sim.random.nextInt(2) === 0) {
           // A random two-sided partition.
-          const shuffled = ids.map((id) => ({ id, key: sim.random.nextInt(1000) }));
-          shuffled.sort((a, b) => a.key - b.key || a.id - b.id);
-          const split = 1 + sim.random.nextInt(ids.length - 1);
-          cut = network.addFilter(
-            partition(
-              shuffled.slice(0, split).map((x) => x.id),
-              shuffled.slice(split).map((x) => x.id),
-            ),
-          );
+          const [sideA, sideB] = randomSplit(ids, sim.random);
+          cut = network.addFilter(partition(sideA, sideB));
         }
         if (round === 3) {
           victim = ids[sim.random.nextInt(ids.length)]!;

@@ -11,6 +11,7 @@ import {
   isolate,
   onlyWhen,
   partition,
+  randomSplit,
   testSeed,
   type NetworkOptions,
   type SimNodeRuntime,
@@ -272,6 +273,20 @@ describe('drop filters', () => {
     net.addFilter(onlyWhen(toTwo, dropRandomly({ rate: 1 })));
     await allToAll(sim, boxes);
     expect([...pairs(boxes)].sort()).toEqual(['1->3', '2->1', '2->3', '3->1']);
+  });
+
+  test('randomSplit makes two non-empty sides covering every node, varying with the draws', () => {
+    const sim = new Sim({ seed: 40 });
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const [a, b] = randomSplit([1, 2, 3, 4, 5], sim.random);
+      expect(a.length).toBeGreaterThan(0);
+      expect(b.length).toBeGreaterThan(0);
+      expect([...a, ...b].sort()).toEqual([1, 2, 3, 4, 5]);
+      seen.add(`${a}|${b}`);
+    }
+    expect(seen.size).toBeGreaterThan(10);
+    expect(() => randomSplit([1], sim.random)).toThrow(/at least two nodes/);
   });
 
   test('bad filter arguments are refused', () => {

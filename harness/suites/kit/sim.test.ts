@@ -4,10 +4,12 @@ import { describe, expect, test } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import {
   Sim,
+  SimNetwork,
   SimDeadlockError,
   SimHandlerError,
   SimLivelockError,
   SimStrayContinuationError,
+  SimStuckEventError,
   SimTimeoutError,
   SimUsageError,
   WaitTimeoutError,
@@ -318,6 +320,19 @@ describe('detectors', () => {
     expect(sim.now()).toBe(1000);
   });
 
+  test('stuck: a client awaiting a later event directly (without sim.waitFor) is stopped with advice', async () => {
+    const sim = new Sim({ seed: 25, stuckEventRealMs: 50 });
+    const { rt } = await bareNode(sim, 1).start();
+    const err = await sim
+      .main(async () => {
+        // Bug under test: this timer can only fire after the client's step ends, which waits for the timer.
+        await new Promise((resolve) => rt.setTimer(10, () => resolve(undefined)));
+      }, { maxVirtualMs: 100 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SimStuckEventError);
+    expect(String(err)).toMatch(/client actor "main" has not finished after \d+ ms of real time.*sim\.waitFor/);
+  });
+
   test('runs cannot nest', async () => {
     const sim = new Sim({ seed: 22 });
     const err = await sim
@@ -357,6 +372,49 @@ describe('crash and restart', () => {
     await sim.runFor(100);
     expect(fired).toEqual(['tick@10']);
     expect(() => node.instance).toThrow(/s1 is down/);
+  });
+
+  test('crashNow cuts the power mid-event: earlier sends arrive, later effects are lost, kill runs after', async () => {
+    const sim = new Sim({ seed: 26 });
+    const net = new SimNetwork<string>(sim, { describe: (m) => m });
+    const log: string[] = [];
+    const disk: string[] = [];
+    const node1 = sim.addNode(1, {
+      start: (rt) => {
+        const t = net.transport(rt);
+        /** An engine wrapper as the cluster harness would write it: no writes after the power is cut. */
+        const write = async (value: string): Promise<void> => {
+          await realPause(1);
+          if (!rt.alive) throw new Error('engine closed');
+          disk.push(value);
+        };
+        rt.setTimer(10, async () => {
+          t.send(2, 'ack before persisting'); // the bug a mid-event crash exposes
+          rt.crashNow('before the raft write');
+          t.send(2, 'after the cut');
+          rt.setTimer(1, () => void log.push('timer after the cut'));
+          await write('entry 5'); // throws: the node is dead
+        }, 'handle ready');
+        return t;
+      },
+      kill: () => void log.push(`kill @${sim.now()}`),
+    });
+    sim.addNode(2, {
+      start: (rt) => {
+        const t = net.transport(rt);
+        t.listen((m) => void log.push(`s2 got: ${m}`));
+        return t;
+      },
+    });
+    await node1.start();
+    await sim.startNode(2);
+    await sim.runFor(100);
+    expect(disk).toEqual([]);
+    expect(node1.up).toBe(false);
+    expect(log).toEqual(['kill @10', 's2 got: ack before persisting']);
+    const notes = sim.lastEvents().filter((r) => r.n === 's1').map((r) => `${r.k} ${r.d}`);
+    expect(notes).toContain('note power cut: before the raft write');
+    expect(notes).toContain('note error after the crash (ignored): engine closed');
   });
 
   test('restart builds a fresh incarnation with the factory', async () => {
