@@ -7,8 +7,9 @@
  *              moment the transaction is committed); then commit the secondaries
  *
  * A lock of another transaction is resolved through its primary: CheckTxnStatus says committed (then
- * ResolveLock commits the rest), rolled back or expired (ResolveLock rolls the rest back), or alive (wait
- * a little and retry). Every loop is bounded.
+ * ResolveLock commits the rest), rolled back or expired (ResolveLock rolls the rest back), or alive. A read
+ * waits for a live lock (back off, ask again); a prewrite does not: it aborts its own transaction, since
+ * two prewrites waiting on each other's locks would otherwise wait until a TTL ran out. Every loop is bounded.
  *
  * Time comes from an injected Clock; tests use a ManualClock that only moves when someone backs off, so
  * lock expiry depends on the schedule of the run, not on the machine's speed.
@@ -115,8 +116,11 @@ export class PercolatorClient {
     return new PercolatorTxn(this, this.tso.next());
   }
 
-  /** Settle (or wait for) the transaction that holds `lock`. */
-  async resolveLock(lock: kvrpcpb.LockInfo): Promise<void> {
+  /**
+   * Settle the transaction that holds `lock` if it is over (committed, rolled back, or expired: then its
+   * locks are committed or rolled back). Returns 'alive' when its primary lock is still live.
+   */
+  async resolveLock(lock: kvrpcpb.LockInfo): Promise<'resolved' | 'alive'> {
     this.stats.lockResolutions += 1;
     const status = await this.kv.kvCheckTxnStatus(
       kvrpcpb.CheckTxnStatusRequest({ primaryKey: lock.primaryLock, lockTs: lock.lockVersion, currentTs: this.tso.next() }),
@@ -125,13 +129,12 @@ export class PercolatorClient {
     if (status.commitVersion > 0n) {
       this.stats.committedOthers += 1;
       await this.resolve(lock.lockVersion, status.commitVersion);
-    } else if (status.lockTtl > 0) {
-      this.stats.waits += 1;
-      await this.options.sleep(this.options.backoffMs);
-    } else {
-      this.stats.rolledBackOthers += 1;
-      await this.resolve(lock.lockVersion, 0n);
+      return 'resolved';
     }
+    if (status.lockTtl > 0) return 'alive';
+    this.stats.rolledBackOthers += 1;
+    await this.resolve(lock.lockVersion, 0n);
+    return 'resolved';
   }
 
   private async resolve(startVersion: bigint, commitVersion: bigint): Promise<void> {
@@ -158,7 +161,10 @@ export class PercolatorTxn {
       checkRegion(resp, 'Get');
       if (resp.error === undefined) return resp.notFound ? undefined : resp.value;
       if (resp.error.locked === undefined) throw new TxnAbortedError(`get: ${describeKeyError(resp.error)}`);
-      await this.client.resolveLock(resp.error.locked);
+      if ((await this.client.resolveLock(resp.error.locked)) === 'alive') {
+        this.client.stats.waits += 1;
+        await options.sleep(options.backoffMs);
+      }
     }
     throw new TxnAbortedError(`get: key still locked after ${options.maxLockRetries} attempts`);
   }
@@ -219,7 +225,11 @@ export class PercolatorTxn {
       if (resp.errors.length === 0) return undefined;
       const fatal = resp.errors.find((e) => e.locked === undefined);
       if (fatal !== undefined) return describeKeyError(fatal);
-      for (const e of resp.errors) await this.client.resolveLock(e.locked!);
+      for (const e of resp.errors) {
+        if ((await this.client.resolveLock(e.locked!)) === 'alive') {
+          return `key ${Buffer.from(e.locked!.key).toString('hex')} is locked by live txn ${e.locked!.lockVersion}`;
+        }
+      }
     }
     return `prewrite: keys still locked after ${options.maxLockRetries} attempts`;
   }

@@ -31,9 +31,13 @@ export class TxnCallError extends Error {
 export class GrpcTxnKv implements TxnKv {
   private readonly client: ServiceClient<typeof SERVICE>;
 
-  constructor(readonly addr: string) {
+  /** `channelOptions` e.g. { 'grpc.use_local_subchannel_pool': 1 } for a connection of its own. */
+  constructor(
+    readonly addr: string,
+    channelOptions: Partial<grpc.ChannelOptions> = {},
+  ) {
     const Client = clientConstructor(SERVICE);
-    this.client = new Client(addr, grpc.credentials.createInsecure(), clientOptions());
+    this.client = new Client(addr, grpc.credentials.createInsecure(), clientOptions(channelOptions));
   }
 
   kvGet(req: kvrpcpb.GetRequest): Promise<kvrpcpb.GetResponse> {

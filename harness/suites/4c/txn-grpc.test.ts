@@ -18,7 +18,13 @@ import { MemoryStorage } from '@impl/kv/storage/memory-storage.ts';
 import { Server } from '@impl/kv/server/server.ts';
 import { TinyKvGrpcServer } from '@impl/kv/server/grpc-server.ts';
 import { SeededRandom } from '@impl/util/prng.ts';
-import { ManualClock, PercolatorClient, TimestampOracle, type CrashPoint } from '../../txn/percolator-client.ts';
+import {
+  ManualClock,
+  PercolatorClient,
+  TimestampOracle,
+  TxnAbortedError,
+  type CrashPoint,
+} from '../../txn/percolator-client.ts';
 import { GrpcTxnKv } from '../../txn/txn-kv.ts';
 
 const ACCOUNTS = 10;
@@ -102,8 +108,16 @@ describe('4C transactions over gRPC', () => {
             const roll = rng.nextInt(100);
             const crash: CrashPoint = roll < 3 ? 'after-prewrite' : roll < 6 ? 'after-primary-commit' : 'none';
             const txn = client.begin();
-            const readFrom = decodeBalance(await txn.get(accountKey(from)));
-            const readTo = decodeBalance(await txn.get(accountKey(to)));
+            let readFrom: number;
+            let readTo: number;
+            try {
+              readFrom = decodeBalance(await txn.get(accountKey(from)));
+              readTo = decodeBalance(await txn.get(accountKey(to)));
+            } catch (err) {
+              if (!(err instanceof TxnAbortedError)) throw err;
+              outcomes.aborted += 1; // waited too long on live locks: start over
+              continue;
+            }
             txn.put(accountKey(from), encodeBalance(readFrom - amount));
             txn.put(accountKey(to), encodeBalance(readTo + amount));
             const outcome = await txn.commit(crash);
