@@ -202,7 +202,7 @@ export class Raft {
 
   /** Draws a new election timeout in [electionTimeout, 2 * electionTimeout) from the injected random source. */
   resetRandomizedElectionTimeout(): void {
-    // @student 2AA begin: draw from this.random, never from Math.random (tests must be repeatable)
+    // @student 2AA begin: draw from this.random, the injected source, never a global one (tests must be repeatable)
     this.randomizedElectionTimeout = this.electionTimeout + this.random.nextInt(this.electionTimeout);
     // @student 2AA stub
     //| throw new NotImplemented('2AA', 'Raft.resetRandomizedElectionTimeout');
@@ -630,13 +630,19 @@ export class Raft {
     if (this.raftLog.pendingSnapshot) return;
     // @student 2C stub
     // @student 2C end
-    // @student 2AB begin: if (m.index, m.logTerm) matches, append and reply with the last new index; if m.index is already committed, reply with committed; otherwise reject with a hint (an index and its term) so the leader can skip back fast
+    // @student 2AB begin: if (m.index, m.logTerm) matches, append and reply with the last new index; otherwise reject with a hint (an index and its term) so the leader can skip back fast; entries up to your commit index need no check (they may even be compacted)
     const log = this.raftLog;
-    if (m.index < log.committed) {
-      this.send({ msgType: MessageType.MsgAppendResponse, to: m.from, index: log.committed });
-      return;
+    let prevIndex = m.index;
+    let prevTerm = m.logTerm;
+    let ents = m.entries;
+    if (prevIndex < log.committed) {
+      // Committed entries are in every later leader's log: skip them and match at our commit index,
+      // whose term we still know even if everything before it was compacted.
+      ents = ents.slice(Math.min(ents.length, log.committed - prevIndex));
+      prevIndex = log.committed;
+      prevTerm = log.term(prevIndex);
     }
-    const lastNew = log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    const lastNew = log.maybeAppend(prevIndex, prevTerm, m.commit, ents);
     if (lastNew !== undefined) {
       this.send({ msgType: MessageType.MsgAppendResponse, to: m.from, index: lastNew });
       return;
@@ -785,6 +791,7 @@ export class Raft {
       this.sendAppend(target);
     }
     // @student 3A stub
+    //| throw new NotImplemented('3A', 'Raft.handleTransferLeader');
     // @student 3A end
   }
 
@@ -793,6 +800,7 @@ export class Raft {
     // @student 3A begin: a member campaigns immediately, without waiting for its election timeout
     if (this.prs.has(this.id)) this.campaign();
     // @student 3A stub
+    //| throw new NotImplemented('3A', 'Raft.handleTimeoutNow');
     // @student 3A end
   }
 

@@ -169,6 +169,7 @@ test('TestCommitWithoutNewTermEntry2AB', () => {
 });
 
 // A heartbeat response from a follower that lacks entries makes the leader send them.
+// catches: a leader that ignores heartbeat responses (an isolated node never catches up).
 test('TestCommitWithHeartbeat2AB', () => {
   const tt = newNetwork(null, null, null, null, null);
   tt.send(hup(1));
@@ -294,7 +295,8 @@ test('TestProposal2AB', () => {
 // 2. replace an existing entry that conflicts with a new one, and everything after it; add the new ones;
 // 3. commit min(leaderCommit, index of the last new entry).
 // catches known bug 7: the cases without entries (and the one appending entry 2 of the same term) conflict
-// with nothing, so the follower's log must stay as long as it was.
+// with nothing, so the follower's log must stay as long as it was. Also catches a follower that commits
+// up to its own last index instead of the last entry the append vouched for.
 test('TestHandleMessageType_MsgAppend2AB', () => {
   const app = (init: Partial<Message>): Message => msg({ msgType: MessageType.MsgAppend, ...init });
   const cases = [
@@ -411,6 +413,7 @@ test('TestAllServerStepdown2AB', () => {
 
 // A heartbeat carries at most what the follower is known to hold (min(match, committed)): a node that
 // comes back from a partition with entries of a deposed leader must not commit them.
+// catches: a heartbeat that carries the leader's whole commit index (node 1 would commit stale entries).
 test('TestHeartbeatUpdateCommit2AB', () => {
   const cases = [
     { failCnt: 1, successCnt: 1 },
