@@ -5,7 +5,8 @@
  *   node --import tsx harness/bench/raw-server.ts standalone DIR   the real Server on StandaloneStorage
  *   node --import tsx harness/bench/raw-server.ts noop             a handler that answers empty responses
  *
- * Both use the same gRPC service definition and codec. Prints "listening on ADDR"; stops on SIGTERM.
+ * Both use the same gRPC service definition and codec. Prints "listening on ADDR"; answers a "cpu" line on
+ * stdin with "cpu <µs>" (its CPU time so far); stops on SIGTERM.
  */
 import { kvrpcpb } from '#proto';
 import { Server } from '../../reference/kv/server/server.ts';
@@ -33,6 +34,16 @@ async function main(): Promise<void> {
   }
   const server = await TinyKvGrpcServer.start(handlers, { addr: '127.0.0.1:0' });
   console.log(`listening on ${server.address}`);
+  // "cpu" on stdin: print the CPU time this process has used so far (all threads, LevelDB's included), in µs.
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk: string) => {
+    for (const line of chunk.split('\n')) {
+      if (line.trim() === 'cpu') {
+        const usage = process.cpuUsage();
+        console.log(`cpu ${usage.user + usage.system}`);
+      }
+    }
+  });
   process.on('SIGTERM', () => {
     server
       .stop()

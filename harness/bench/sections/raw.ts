@@ -8,7 +8,13 @@
  *
  * Each is measured with 1 client and with 64 concurrent clients (each its own channel, a closed loop:
  * the next request goes out when the previous answer is in). The gRPC servers run in a child process, so
- * clients and server each get a core. Figures are printed, never asserted.
+ * clients and server each get a core. Both gRPC servers run side by side and their measurements alternate
+ * (best of BENCH_ROUNDS kept), so a change in machine load hits both alike.
+ *
+ * Besides ops/s, each gRPC figure carries the server process's CPU time per request (all threads, LevelDB's
+ * included). When the load generator is the bottleneck (likely on a 2-core machine) ops/s says little about
+ * the server; CPU per request still gives its capacity, and the "server CPU capacity" ratios compare those.
+ * Figures are printed, never asserted. BENCH_MS (default 2000) sets the length of one measurement.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -40,6 +46,8 @@ export interface RawFigure {
   opsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** gRPC targets: CPU time the server process spent per request (all its threads), in µs. */
+  serverCpuUsPerOp?: number;
 }
 
 export interface RawBenchResult {
@@ -75,35 +83,65 @@ async function measure(
   op: RawFigure['op'],
   clients: number,
   body: (worker: number, i: number) => Promise<void>,
+  serverCpu?: () => Promise<number>,
 ): Promise<RawFigure> {
   await closedLoop(clients, WARMUP_MS, body);
+  const cpuBefore = await serverCpu?.();
   const r = await closedLoop(clients, MEASURE_MS, body);
+  const cpuAfter = await serverCpu?.();
   const figure: RawFigure = { target, op, clients, ...r, opsPerSecond: r.ops / r.seconds };
+  if (cpuBefore !== undefined && cpuAfter !== undefined) figure.serverCpuUsPerOp = (cpuAfter - cpuBefore) / r.ops;
   console.log(
     `raw: ${`${target} ${op}`.padEnd(12)} ${String(clients).padStart(2)} client(s) ` +
       `${Math.round(figure.opsPerSecond).toLocaleString('en-US').padStart(9)} ops/s  ` +
-      `p50 ${figure.p50Ms.toFixed(2)} ms  p99 ${figure.p99Ms.toFixed(2)} ms`,
+      `p50 ${figure.p50Ms.toFixed(2)} ms  p99 ${figure.p99Ms.toFixed(2)} ms` +
+      (figure.serverCpuUsPerOp === undefined ? '' : `  server CPU ${figure.serverCpuUsPerOp.toFixed(0)} µs/op`),
   );
   return figure;
 }
 
+interface BenchServer {
+  address: string;
+  /** CPU time the server process has used so far, in µs. */
+  cpu: () => Promise<number>;
+  stop: () => Promise<void>;
+}
+
 /** Start raw-server.ts in a child process and wait for its address. */
-async function startServer(args: string[]): Promise<{ address: string; stop: () => Promise<void> }> {
+async function startServer(args: string[]): Promise<BenchServer> {
   const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    exited.then(() => reject(new Error(`bench server ${args.join(' ')} exited before listening`)));
+  // stdout lines go to whoever waits for them: first the "listening" line, then "cpu" answers.
+  const waiting: ((line: string) => boolean)[] = [];
+  let pendingOut = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    pendingOut += d.toString();
+    const lines = pendingOut.split('\n');
+    pendingOut = lines.pop()!;
+    for (const line of lines) {
+      const at = waiting.findIndex((take) => take(line));
+      if (at >= 0) waiting.splice(at, 1);
+    }
   });
+  const nextLine = (pattern: RegExp) =>
+    new Promise<string>((resolve, reject) => {
+      waiting.push((line) => {
+        const m = pattern.exec(line);
+        if (m) resolve(m[1]);
+        return m !== null;
+      });
+      exited.then(() => reject(new Error(`bench server ${args.join(' ')} exited`)));
+    });
+  const address = await nextLine(/^listening on (\S+)/);
   return {
     address,
+    cpu: async () => {
+      const answer = nextLine(/^cpu (\d+)/);
+      proc.stdin!.write('cpu\n');
+      return Number(await answer);
+    },
     stop: async () => {
       proc.kill('SIGTERM');
       await exited;
@@ -112,31 +150,40 @@ async function startServer(args: string[]): Promise<{ address: string; stop: () 
 }
 
 /** Clients of one gRPC server, with the keys the gets read preloaded (harmless for the no-op server). */
-async function connect(target: 'no-op' | 'server', address: string): Promise<{ target: 'no-op' | 'server'; clients: RawClient[] }> {
-  // Each client its own connection, as separate client machines would have.
-  const clients = Array.from({ length: Math.max(...CONCURRENCY) }, () => new RawClient(address, { 'grpc.use_local_subchannel_pool': 1 }));
+interface Connected {
+  target: 'no-op' | 'server';
+  server: BenchServer;
+  clients: RawClient[];
+}
+
+async function connect(target: 'no-op' | 'server', server: BenchServer): Promise<Connected> {
+  const address = server.address;
+  // Separate channels; grpc-js multiplexes channels to one address over one connection, as a real client
+  // library does (BENCH_CONNECTIONS=each gives every client its own connection instead).
+  const own = process.env.BENCH_CONNECTIONS === 'each' ? { 'grpc.use_local_subchannel_pool': 1 } : {};
+  const clients = Array.from({ length: Math.max(...CONCURRENCY) }, () => new RawClient(address, own));
   for (let n = 0; n < GET_KEYS; n += clients.length) {
     await Promise.all(clients.map((c, w) => (n + w < GET_KEYS ? c.rawPut({ key: key(n + w), value: VALUE, cf: 'default' }) : undefined)));
   }
-  return { target, clients };
+  return { target, server, clients };
 }
 
 /** One measurement of `op` at `n` clients against one server. */
-function measureGrpc(server: { target: 'no-op' | 'server'; clients: RawClient[] }, op: 'put' | 'get', n: number, round: number): Promise<RawFigure> {
-  const { target, clients } = server;
+function measureGrpc(connected: Connected, op: 'put' | 'get', n: number, round: number): Promise<RawFigure> {
+  const { target, clients, server } = connected;
   if (op === 'put') {
     return measure(target, 'put', n, async (w, i) => {
       // Fresh keys every round and worker: each put inserts.
       const resp = await clients[w].rawPut({ key: key(GET_KEYS + round * 1_000_000_000 + w * 10_000_000 + i), value: VALUE, cf: 'default' });
       if (resp.error !== '') throw new Error(`RawPut failed: ${resp.error}`);
-    });
+    }, server.cpu);
   }
   const rng = new SeededRandom(7 + round);
   return measure(target, 'get', n, async (w) => {
     const resp = await clients[w].rawGet({ key: key(rng.nextInt(GET_KEYS)), cf: 'default' });
     if (resp.error !== '') throw new Error(`RawGet failed: ${resp.error}`);
     if (target === 'server' && resp.notFound) throw new Error('RawGet: a preloaded key is missing');
-  });
+  }, server.cpu);
 }
 
 async function measureEngine(dir: string): Promise<RawFigure[]> {
@@ -179,7 +226,7 @@ export async function runRawBench(): Promise<RawBenchResult> {
     // during the run hits both alike; each figure kept is the best of ROUNDS.
     const noop = await startServer(['noop']);
     const real = await startServer(['standalone', path.join(dir, 'server')]);
-    const servers = [await connect('no-op', noop.address), await connect('server', real.address)];
+    const servers = [await connect('no-op', noop), await connect('server', real)];
     try {
       for (const op of ['put', 'get'] as const) {
         for (const n of CONCURRENCY) {
@@ -202,22 +249,30 @@ export async function runRawBench(): Promise<RawBenchResult> {
     await rm(dir, { recursive: true, force: true });
   }
 
-  const rate = (target: RawFigure['target'], op: RawFigure['op'], clients: number) =>
-    figures.find((f) => f.target === target && f.op === op && f.clients === clients)!.opsPerSecond;
+  const find = (target: RawFigure['target'], op: RawFigure['op'], clients: number) =>
+    figures.find((f) => f.target === target && f.op === op && f.clients === clients)!;
   const ratios: Record<string, number> = {};
   for (const op of ['put', 'get'] as const) {
     const Op = op === 'put' ? 'RawPut' : 'RawGet';
     for (const n of CONCURRENCY) {
-      ratios[`${Op}@${n} / no-op@${n}`] = rate('server', op, n) / rate('no-op', op, n);
-      ratios[`${Op}@${n} / engine ${op}@${n}`] = rate('server', op, n) / rate('engine', op, n);
+      const server = find('server', op, n);
+      const noop = find('no-op', op, n);
+      ratios[`${Op}@${n} / no-op@${n}`] = server.opsPerSecond / noop.opsPerSecond;
+      // Capacity: requests per server CPU-second. Unlike ops/s it does not depend on the load generator
+      // keeping up (on a small machine the clients, not the server, often run out of CPU first).
+      if (server.serverCpuUsPerOp !== undefined && noop.serverCpuUsPerOp !== undefined) {
+        ratios[`${Op}@${n} / no-op@${n} (server CPU capacity)`] = noop.serverCpuUsPerOp / server.serverCpuUsPerOp;
+      }
+      ratios[`${Op}@${n} / engine ${op}@${n}`] = server.opsPerSecond / find('engine', op, n).opsPerSecond;
     }
   }
-  console.log('raw: best figures (ops/s):');
+  console.log('raw: best figures:');
   for (const f of figures) {
-    console.log(`raw:   ${`${f.target} ${f.op} @${f.clients}`.padEnd(18)} ${Math.round(f.opsPerSecond).toLocaleString('en-US').padStart(9)}`);
+    const cpu = f.serverCpuUsPerOp === undefined ? '' : `   server CPU ${f.serverCpuUsPerOp.toFixed(0).padStart(4)} µs/op`;
+    console.log(`raw:   ${`${f.target} ${f.op} @${f.clients}`.padEnd(18)} ${Math.round(f.opsPerSecond).toLocaleString('en-US').padStart(9)} ops/s${cpu}`);
   }
   for (const [label, value] of Object.entries(ratios)) {
-    console.log(`raw: ${label.padEnd(30)} ${(value * 100).toFixed(0).padStart(4)} %`);
+    console.log(`raw: ${label.padEnd(50)} ${(value * 100).toFixed(0).padStart(4)} %`);
   }
   return { name: 'raw', figures, ratios };
 }
