@@ -531,6 +531,22 @@ describe('3A: conf changes', () => {
     expect(c.member(1).removed).toBe(true);
     for (const id of [2, 3]) expect(nodes(c.member(id).node.raft)).toEqual([2, 3]);
 
+    // Until its peer is destroyed, the old leader's RawNode may still be driven: nothing may blow up.
+    const old = c.member(1).node;
+    const refuseOrAccept = (f: () => void): void => {
+      try {
+        f();
+      } catch (err) {
+        if (!(err instanceof RaftError)) throw err;
+      }
+    };
+    refuseOrAccept(() => old.propose(bytes('late')));
+    for (let i = 0; i < 2 * old.raft.electionTimeout; i++) {
+      old.tick();
+      if (old.hasReady()) old.advance(old.ready());
+    }
+    refuseOrAccept(() => old.step(msg({ msgType: MessageType.MsgAppendResponse, from: 2, to: 1, term: old.raft.term, index: old.raft.raftLog.lastIndex() })));
+
     c.tick(3 * 10);
     const lead = c.leader();
     expect(lead === undefined ? undefined : [2, 3].includes(lead.id)).toBe(true);
