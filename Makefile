@@ -26,7 +26,7 @@ endif
 STAGE_TARGETS := project1 project2a project2aa project2ab project2ac project2b project2c \
 	project3a project3b project3c project4a project4b project4c
 
-.PHONY: help test typecheck labs labs-check integrity ui bench $(STAGE_TARGETS)
+.PHONY: help test typecheck labs labs-check integrity ui bench bugzoo $(STAGE_TARGETS)
 
 help:
 	@echo "TinyKV-TS targets:"
@@ -50,6 +50,7 @@ help:
 	@echo "  make integrity       integrity matrix of the lab copies (LAB=2a for one lab)"
 	@echo "  make typecheck       tsc --noEmit over the whole project"
 	@echo "  make bench           benchmarks (timing figures)"
+	@echo "  make bugzoo          prove the suites catch each known student bug (BUG=<n> for one)"
 	@echo "Variables: IMPL=<dir> (e.g. IMPL=reference), RUN=<test name regex>, SEED=<n>"
 
 test:
@@ -76,3 +77,6 @@ integrity:
 
 bench:
 	npx tsx harness/bench/run.ts
+
+bugzoo:
+	@$(TSX) harness/bugzoo/run.ts $(if $(BUG),--bug $(BUG))
