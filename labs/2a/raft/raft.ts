@@ -182,7 +182,7 @@ export class Raft {
 
   /** Draws a new election timeout in [electionTimeout, 2 * electionTimeout) from the injected random source. */
   resetRandomizedElectionTimeout(): void {
-    // Your code here (2AA): draw from this.random, never from Math.random (tests must be repeatable)
+    // Your code here (2AA): draw from this.random, the injected source, never a global one (tests must be repeatable)
     throw new NotImplemented('2AA', 'Raft.resetRandomizedElectionTimeout');
   }
 
@@ -312,7 +312,7 @@ export class Raft {
   /** A follower's handling of MsgAppend from the leader of its term. */
   handleAppendEntries(m: Message): void {
     // Your code here (2C): while a snapshot waits to be applied, ignore appends (the leader retries later)
-    // Your code here (2AB): if (m.index, m.logTerm) matches, append and reply with the last new index; if m.index is already committed, reply with committed; otherwise reject with a hint (an index and its term) so the leader can skip back fast
+    // Your code here (2AB): if (m.index, m.logTerm) matches, append and reply with the last new index; otherwise reject with a hint (an index and its term) so the leader can skip back fast; entries up to your commit index need no check (they may even be compacted)
   }
 
   /** The leader's handling of a follower's answer to MsgAppend (or MsgSnapshot). */
@@ -363,11 +363,13 @@ export class Raft {
    */
   private handleTransferLeader(m: Message): void {
     // Your code here (3A): see the comment above; catch the target up with sendAppend first if it lags
+    throw new NotImplemented('3A', 'Raft.handleTransferLeader');
   }
 
   /** MsgTimeoutNow: the leader wants this node to take over; campaign at once (members only). */
   private handleTimeoutNow(_m: Message): void {
     // Your code here (3A): a member campaigns immediately, without waiting for its election timeout
+    throw new NotImplemented('3A', 'Raft.handleTimeoutNow');
   }
 
   /** Adds a member. A new follower's progress starts at match 0, next = the leader's last index + 1. */

@@ -515,11 +515,17 @@ export class Raft {
   handleAppendEntries(m: Message): void {
     // Your code here (2C): while a snapshot waits to be applied, ignore appends (the leader retries later)
     const log = this.raftLog;
-    if (m.index < log.committed) {
-      this.send({ msgType: MessageType.MsgAppendResponse, to: m.from, index: log.committed });
-      return;
+    let prevIndex = m.index;
+    let prevTerm = m.logTerm;
+    let ents = m.entries;
+    if (prevIndex < log.committed) {
+      // Committed entries are in every later leader's log: skip them and match at our commit index,
+      // whose term we still know even if everything before it was compacted.
+      ents = ents.slice(Math.min(ents.length, log.committed - prevIndex));
+      prevIndex = log.committed;
+      prevTerm = log.term(prevIndex);
     }
-    const lastNew = log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    const lastNew = log.maybeAppend(prevIndex, prevTerm, m.commit, ents);
     if (lastNew !== undefined) {
       this.send({ msgType: MessageType.MsgAppendResponse, to: m.from, index: lastNew });
       return;
@@ -596,11 +602,13 @@ export class Raft {
    */
   private handleTransferLeader(m: Message): void {
     // Your code here (3A): see the comment above; catch the target up with sendAppend first if it lags
+    throw new NotImplemented('3A', 'Raft.handleTransferLeader');
   }
 
   /** MsgTimeoutNow: the leader wants this node to take over; campaign at once (members only). */
   private handleTimeoutNow(_m: Message): void {
     // Your code here (3A): a member campaigns immediately, without waiting for its election timeout
+    throw new NotImplemented('3A', 'Raft.handleTimeoutNow');
   }
 
   /** Adds a member. A new follower's progress starts at match 0, next = the leader's last index + 1. */

@@ -538,11 +538,17 @@ export class Raft {
   handleAppendEntries(m: Message): void {
     if (this.raftLog.pendingSnapshot) return;
     const log = this.raftLog;
-    if (m.index < log.committed) {
-      this.send({ msgType: MessageType.MsgAppendResponse, to: m.from, index: log.committed });
-      return;
+    let prevIndex = m.index;
+    let prevTerm = m.logTerm;
+    let ents = m.entries;
+    if (prevIndex < log.committed) {
+      // Committed entries are in every later leader's log: skip them and match at our commit index,
+      // whose term we still know even if everything before it was compacted.
+      ents = ents.slice(Math.min(ents.length, log.committed - prevIndex));
+      prevIndex = log.committed;
+      prevTerm = log.term(prevIndex);
     }
-    const lastNew = log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    const lastNew = log.maybeAppend(prevIndex, prevTerm, m.commit, ents);
     if (lastNew !== undefined) {
       this.send({ msgType: MessageType.MsgAppendResponse, to: m.from, index: lastNew });
       return;

@@ -269,7 +269,7 @@ export class Engine {
         this.stats.batches += group.length;
         this.stats.levelWrites += 1;
         try {
-          await this.db.batch(ops, { sync: this.syncWrites });
+          await this.writeOps(ops);
           for (const w of group) w.resolve();
         } catch (err) {
           for (const w of group) w.reject(err);
@@ -278,6 +278,24 @@ export class Engine {
     } finally {
       this.flushing = undefined;
     }
+  }
+
+  /**
+   * One LevelDB write of `ops`. A chained batch hands each key and value to LevelDB directly; the array form
+   * of db.batch() clones and inspects every operation object first, which cost several times more per op.
+   */
+  private async writeOps(ops: BatchOp[]): Promise<void> {
+    const batch = this.db.batch();
+    try {
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+    } catch (err) {
+      await batch.close(); // release the unwritten batch before reporting
+      throw err;
+    }
+    await batch.write({ sync: this.syncWrites });
   }
 
   // ---- reads of the latest state ----
