@@ -1,0 +1,291 @@
+/**
+ * TinyKV's GenericTest, in virtual time.
+ *
+ * Five stores. Three rounds; in each, `nclients` clients run for 5 virtual seconds. Client `cli` keeps
+ * either putting its next value (key "<cli> <j, 8 digits>", value "x <cli> <j> y") or scanning all its keys
+ * and checking that the values, joined, are exactly the appends it made so far, in order (half and half,
+ * at random). Meanwhile, as options say:
+ *   - unreliable: the network drops raft requests and replies, each with probability UNRELIABLE_DROP_RATE
+ *     (one fixed rate for the whole chaos phase; TinyKV stacks a new 10% filter every cycle when there
+ *     are no partitions, so its rate compounds; ours does not, on purpose);
+ *   - partitions: every election timeout + up to 200 ms, the stores are split anew into two random,
+ *     non-empty sides that cannot talk to each other;
+ *   - confchange (3B): a chaos client adds or removes a random peer of a random region through scheduler
+ *     operators, again and again;
+ *   - split (3B): regions split when they pass 300 bytes (split size 200).
+ * After each round: heal the network and wait an election timeout; with crash, stop every store and start
+ * them again; then check each client's appends (all present, once, in order) and delete its keys; with
+ * maxraftlog, check that no store keeps more than 2 * maxraftlog entries of any region's log
+ * (applied index - truncated index); with split, check that the first region was split.
+ *
+ * Randomness (clients' choices, partitions, chaos timing) comes from the seed; the test prints its seed and
+ * trace hash.
+ */
+import type { RaftstoreConfig } from '@impl/kv/raftstore/config.ts';
+import { bytes, findPeer, text } from './keys.ts';
+import { ClusterCheckError } from './errors.ts';
+import { runClusterTest, type Cluster } from './cluster.ts';
+import { randomSplit, type FilterHandle, type Sim, type SimTestOptions, type SimTestResult } from '../sim/index.ts';
+
+/** Drop probability of each raft request and each reply in unreliable rounds (fixed; does not compound). */
+export const UNRELIABLE_DROP_RATE = 0.1;
+
+export interface GenericTestOptions {
+  /** The stage in the title: "2B", "2C", "3B". */
+  part: string;
+  nclients: number;
+  unreliable: boolean;
+  crash: boolean;
+  partitions: boolean;
+  /** Raft log GC count limit, or -1 for the default (no log-size check). */
+  maxraftlog: number;
+  confchange: boolean;
+  split: boolean;
+  /** Rounds (default 3, as TinyKV). Fewer only for the kit's own quick checks. */
+  rounds?: number;
+  /** Virtual length of a round's client load (default 5000 ms, as TinyKV). */
+  roundMs?: number;
+  /** Number of stores (default 5, as TinyKV). */
+  stores?: number;
+  /** Deadline of one client request in virtual ms (default 60 000; see below). */
+  requestTimeoutMs?: number;
+  /** Simulation options for runSimTest (seed, virtual time budget...). */
+  sim?: Partial<SimTestOptions>;
+}
+
+/** What a finished GenericTest reports. */
+export interface GenericTestReport {
+  /** Puts acknowledged per round, per client. */
+  putsPerRound: number[][];
+  /** Scans that checked a client's appends during the load. */
+  scans: number;
+  /** Chaos cycles (partition / drop changes). */
+  chaosCycles: number;
+  /** Conf changes done by the confchange client. */
+  confChanges: number;
+}
+
+/** Shared flags between the test's main actor and the actors it spawns. */
+interface RoundState {
+  clientsDone: boolean;
+  chaosDone: boolean;
+  confDone: boolean;
+}
+
+/** "Test: unreliable net, restarts, many clients (2B)", as TinyKV prints it. */
+export function genericTitle(o: GenericTestOptions): string {
+  let title = 'Test: ';
+  if (o.unreliable) title += 'unreliable net, ';
+  if (o.crash) title += 'restarts, ';
+  if (o.partitions) title += 'partitions, ';
+  if (o.maxraftlog !== -1) title += 'snapshots, ';
+  if (o.confchange) title += 'conf change, ';
+  if (o.split) title += 'split, ';
+  title += o.nclients > 1 ? 'many clients' : 'one client';
+  return `${title} (${o.part})`;
+}
+
+/**
+ * Run GenericTest as the current vitest test. Requests get a long deadline (60 virtual seconds): under
+ * partitions a correct cluster can stay without a reachable leader for a few seconds, and TinyKV's own
+ * retry loops allow far more than its nominal 5 s; a liveness bug still fails, it only takes longer in
+ * virtual time.
+ */
+export async function genericTest(o: GenericTestOptions): Promise<SimTestResult<GenericTestReport>> {
+  const rounds = o.rounds ?? 3;
+  const roundMs = o.roundMs ?? 5000;
+  const config: Partial<RaftstoreConfig> = {};
+  if (o.maxraftlog !== -1) config.raftLogGcCountLimit = o.maxraftlog;
+  if (o.split) {
+    config.regionMaxSize = 300;
+    config.regionSplitSize = 200;
+  }
+  console.log(genericTitle(o));
+  return runClusterTest(
+    { stores: o.stores ?? 5, config, requestTimeoutMs: o.requestTimeoutMs ?? 60_000 },
+    (cluster, sim) => genericBody(cluster, sim, o, rounds, roundMs),
+    { maxVirtualMs: rounds * (roundMs + 120_000) + 60_000, ...o.sim },
+  );
+}
+
+async function genericBody(cluster: Cluster, sim: Sim, o: GenericTestOptions, rounds: number, roundMs: number): Promise<GenericTestReport> {
+  const electionTimeout = cluster.electionTimeoutMs;
+  const report: GenericTestReport = { putsPerRound: [], scans: 0, chaosCycles: 0, confChanges: 0 };
+  // Let the first leader be elected.
+  await sim.sleep(2 * electionTimeout);
+
+  for (let round = 0; round < rounds; round++) {
+    sim.note(`generic test: round ${round + 1} of ${rounds}`);
+    const state: RoundState = { clientsDone: false, chaosDone: false, confDone: false };
+    const clients = Array.from({ length: o.nclients }, (_, cli) =>
+      sim.spawnClient(`cli${cli}`, () => appendClient(cluster, sim, cli, state, report)),
+    );
+    let chaos: { done: Promise<void> } | undefined;
+    let confChanger: { done: Promise<void> } | undefined;
+    if (o.unreliable || o.partitions) {
+      // Let the clients work a little without interference first.
+      await sim.sleep(300);
+      chaos = sim.spawnClient('chaos', () => networkChaos(cluster, sim, o, state, report, electionTimeout));
+    }
+    if (o.confchange) {
+      await sim.sleep(100);
+      confChanger = sim.spawnClient('confchange', () => confChange(cluster, sim, state, report));
+    }
+    await sim.sleep(roundMs);
+    state.clientsDone = true;
+    state.chaosDone = true;
+    state.confDone = true;
+
+    if (chaos !== undefined) {
+      await sim.waitFor(chaos.done, { label: 'the chaos client to stop' });
+      // Heal, and give a request stuck in a minority time to see a new term.
+      cluster.clearFilters();
+      await sim.sleep(electionTimeout);
+    }
+    const counts: number[] = [];
+    for (const client of clients) counts.push(await sim.waitFor(client.done, { label: `client ${client.name} to stop` }));
+    report.putsPerRound.push(counts);
+    if (confChanger !== undefined) await sim.waitFor(confChanger.done, { label: 'the confchange client to stop' });
+
+    if (o.crash) {
+      sim.note('generic test: crash every store');
+      for (const id of cluster.storeIds()) await cluster.stopStore(id);
+      await sim.sleep(electionTimeout);
+      sim.note('generic test: restart every store');
+      for (const id of cluster.storeIds()) await cluster.startStore(id);
+    }
+
+    // Check each client's appends, then delete its keys. The clients' keys are disjoint, so this runs as one
+    // actor per client (TinyKV does it one client after another; the order cannot matter).
+    const checkers = counts.map((j, cli) =>
+      sim.spawnClient(`check${cli}`, async () => {
+        const values = await cluster.scan(bytes(clientKey(cli, 0)), bytes(clientKey(cli, j)));
+        checkClientAppends(cli, values.map(text).join(''), j);
+        for (let k = 0; k < j; k++) await cluster.mustDelete(bytes(clientKey(cli, k)));
+      }),
+    );
+    for (const checker of checkers) await sim.waitFor(checker.done, { label: `${checker.name} to finish` });
+
+    if (o.maxraftlog > 0) {
+      // Give the stores time to compact after the last requests, then check every region on every store.
+      await sim.sleep(1000);
+      await checkRaftLogSizes(cluster, o.maxraftlog);
+    }
+
+    if (o.split) {
+      const first = await cluster.getRegion(new Uint8Array(0));
+      if (first.endKey.length === 0) throw new ClusterCheckError('the region was not split: the first region still covers every key');
+    }
+  }
+  return report;
+}
+
+/** Key of client `cli`'s `j`-th value. */
+export function clientKey(cli: number, j: number): string {
+  return `${cli} ${String(j).padStart(8, '0')}`;
+}
+
+/** Value of client `cli`'s `j`-th append. */
+export function clientValue(cli: number, j: number): string {
+  return `x ${cli} ${j} y`;
+}
+
+/** One client: puts and scans until the round ends; returns how many puts it made. */
+async function appendClient(cluster: Cluster, sim: Sim, cli: number, state: RoundState, report: GenericTestReport): Promise<number> {
+  let j = 0;
+  let last = '';
+  while (!state.clientsDone) {
+    if (sim.random.nextInt(1000) < 500) {
+      const value = clientValue(cli, j);
+      await cluster.mustPut(bytes(clientKey(cli, j)), bytes(value));
+      last += value;
+      j++;
+    } else {
+      const values = await cluster.scan(bytes(clientKey(cli, 0)), bytes(clientKey(cli, j)));
+      const got = values.map(text).join('');
+      report.scans++;
+      if (got !== last) {
+        throw new ClusterCheckError(`client ${cli} scanned wrong values after ${j} puts\n  want: ${JSON.stringify(last)}\n  got:  ${JSON.stringify(got)}`);
+      }
+    }
+  }
+  return j;
+}
+
+/**
+ * The append-order check (TinyKV's checkClntAppends): each of client `cli`'s `count` values is in `v`
+ * exactly once, and they come in the order they were put.
+ */
+export function checkClientAppends(cli: number, v: string, count: number): void {
+  let lastOffset = -1;
+  for (let j = 0; j < count; j++) {
+    const wanted = clientValue(cli, j);
+    const offset = v.indexOf(wanted);
+    if (offset < 0) throw new ClusterCheckError(`client ${cli}: missing element "${wanted}" in the appends ${JSON.stringify(v)}`);
+    if (v.lastIndexOf(wanted) !== offset) throw new ClusterCheckError(`client ${cli}: duplicate element "${wanted}" in the appends`);
+    if (offset <= lastOffset) throw new ClusterCheckError(`client ${cli}: wrong order for element "${wanted}" in the appends`);
+    lastOffset = offset;
+  }
+}
+
+/** The log-size check: no store keeps more than 2 * maxraftlog entries of any region's log. */
+export async function checkRaftLogSizes(cluster: Cluster, maxraftlog: number): Promise<void> {
+  for (const region of await cluster.regionsInKeyOrder()) {
+    for (const id of cluster.storeIds()) {
+      const state = cluster.applyState(id, region.id);
+      if (state === undefined) continue;
+      const size = state.appliedIndex - state.truncatedIndex;
+      if (size > 2 * maxraftlog) {
+        throw new ClusterCheckError(
+          `store ${id}, region ${region.id}: logs were not trimmed (applied ${state.appliedIndex} - truncated ` +
+            `${state.truncatedIndex} = ${size} > 2 * ${maxraftlog})`,
+        );
+      }
+    }
+  }
+}
+
+/** Partitions and drops, changed every election timeout + up to 200 ms until the round ends. */
+async function networkChaos(
+  cluster: Cluster,
+  sim: Sim,
+  o: GenericTestOptions,
+  state: RoundState,
+  report: GenericTestReport,
+  electionTimeout: number,
+): Promise<void> {
+  let split: FilterHandle | undefined;
+  let drops: FilterHandle | undefined;
+  while (!state.chaosDone) {
+    if (o.partitions) {
+      split?.remove();
+      const [a, b] = randomSplit(cluster.storeIds(), sim.random);
+      split = cluster.partition(a, b);
+    }
+    if (o.unreliable && drops === undefined) drops = cluster.dropRandomly(UNRELIABLE_DROP_RATE);
+    report.chaosCycles++;
+    await sim.sleep(electionTimeout + sim.random.nextInt(200));
+  }
+}
+
+/** Random conf changes through scheduler operators (3B): remove a random peer, or add one on a random store. */
+async function confChange(cluster: Cluster, sim: Sim, state: RoundState, report: GenericTestReport): Promise<void> {
+  while (!state.confDone) {
+    const region = cluster.scheduler.randomRegion(sim.random);
+    if (region !== undefined) {
+      const store = 1 + sim.random.nextInt(cluster.count);
+      const peer = findPeer(region, store);
+      if (peer !== undefined) {
+        if (region.peers.length > 1) {
+          await cluster.mustRemovePeer(region.id, peer);
+          report.confChanges++;
+        }
+      } else {
+        await cluster.mustAddPeer(region.id, cluster.allocPeer(store));
+        report.confChanges++;
+      }
+    }
+    // At least 1 ms, so the loop always lets virtual time pass.
+    await sim.sleep(1 + sim.random.nextInt(200));
+  }
+}
