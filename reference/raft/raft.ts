@@ -190,9 +190,12 @@ export class Raft {
     return eraftpb.HardState({ term: this.term, vote: this.vote, commit: this.raftLog.committed });
   }
 
-  /** Queues a message from this node, stamped with the current term unless `init` says otherwise. */
-  private send(init: Partial<Message>): void {
-    this.msgs.push(eraftpb.Message({ from: this.id, term: this.term, ...init }));
+  /** Queues a message from this node, stamped with the current term. */
+  private send(init: Omit<Partial<Message>, 'from' | 'term'>): void {
+    const m = eraftpb.Message(init);
+    m.from = this.id;
+    m.term = this.term;
+    this.msgs.push(m);
   }
 
   /** The number of members that makes a majority. */
@@ -543,8 +546,9 @@ export class Raft {
   private appendEntries(ents: Entry[]): void {
     // @student 2AB begin: stamp copies of ents with your term and consecutive indexes, append them, update your own progress (if you are still a member) and try to commit
     const last = this.raftLog.lastIndex();
-    const stamped = ents.map((e, k) =>
-      eraftpb.Entry({ entryType: e.entryType, data: e.data, term: this.term, index: last + 1 + k }),
+    // A plain literal with every field: eraftpb.Entry() would first allocate a default data array.
+    const stamped = ents.map(
+      (e, k): Entry => ({ entryType: e.entryType, data: e.data, term: this.term, index: last + 1 + k }),
     );
     this.raftLog.append(stamped);
     const self = this.prs.get(this.id);
@@ -563,7 +567,7 @@ export class Raft {
    * Returns true if a message was sent.
    */
   sendAppend(to: number): boolean {
-    // @student 2AB begin: build MsgAppend from pr.next (index = next - 1, logTerm = its term, entries next..last, commit); if the log no longer holds them (CompactedError) send a snapshot instead
+    // @student 2AB begin: build MsgAppend from pr.next (index = next - 1, logTerm = its term, entries next..last, commit; optional, for speed: once the follower has acked something, move next past what you sent); if the log no longer holds them (CompactedError) send a snapshot instead
     const pr = this.prs.get(to);
     if (!pr) return false;
     this.raftLog.maybeCompact();
@@ -587,6 +591,11 @@ export class Raft {
       entries,
       commit: this.raftLog.committed,
     });
+    // Once the follower has acknowledged an entry (match > 0) we know where its log matches ours: assume
+    // these entries arrive too, so the next append carries only newer ones instead of repeating every
+    // unacknowledged entry. If one is lost, the follower rejects a later append and the reject's hint
+    // brings next back (handleAppendResponse). Before that first ack, a repeated call resends the same.
+    if (pr.match > 0) pr.next = last + 1;
     return true;
     // @student 2AB stub
     //| return false;
@@ -658,7 +667,7 @@ export class Raft {
   private handleAppendResponse(m: Message): void {
     const pr = this.prs.get(m.from);
     if (!pr) return;
-    // @student 2AB begin: on reject, move next back using the hint (never below match + 1) and retry; on success, raise match and next, try to commit (broadcast if the commit moved), and keep a lagging follower fed
+    // @student 2AB begin: on reject, move next back using the hint (never below match + 1) and retry; on success, raise match and next, try to commit (broadcast if the commit moved), and send a follower what it has not been sent yet
     if (m.reject) {
       let probe = m.index;
       if (m.logTerm > 0) probe = this.raftLog.findConflictByTerm(m.index, m.logTerm);
@@ -669,7 +678,7 @@ export class Raft {
       pr.next = Math.max(pr.next, m.index + 1);
       if (this.maybeCommit()) {
         this.bcastAppend();
-      } else if (pr.match < this.raftLog.lastIndex()) {
+      } else if (pr.next <= this.raftLog.lastIndex()) {
         this.sendAppend(m.from);
       }
     }
@@ -698,7 +707,9 @@ export class Raft {
    */
   private maybeCommit(): boolean {
     // @student 2AB begin: take the quorum-th highest match; commit it only if it is above committed and its term is the current term
-    const matches = [...this.prs.values()].map((p) => p.match).sort((a, b) => b - a);
+    const matches: number[] = [];
+    for (const pr of this.prs.values()) matches.push(pr.match);
+    matches.sort((a, b) => b - a);
     if (matches.length === 0) return false;
     const candidate = matches[this.quorum() - 1]!;
     if (candidate <= this.raftLog.committed) return false;
