@@ -148,20 +148,20 @@ export class Applier {
   }
 
   /**
-   * The callback waiting for `entry`, if this peer proposed it. Proposals before it (their entries were
-   * replaced by a new leader's) and a proposal at the same index but of another term are answered StaleCommand.
+   * The callback waiting for `entry`, if this peer proposed it. Every proposal at a smaller index, or at this
+   * index but of another term, can never be applied any more (another entry took its place): it is answered
+   * StaleCommand. Proposals at later indexes keep waiting.
    */
   private takeProposal(entry: eraftpb.Entry): Callback | undefined {
-    // @student 2B begin: walk the proposals from the oldest: one with a smaller index, or the same index and another term, is stale (answer StaleCommand); the one with this index and term is this entry's
+    // @student 2B begin: walk the proposals (ordered by index) from the oldest while their index is <= entry.index: the one with this index and term is this entry's; every other one is stale (answer StaleCommand)
     const peer = this.peer;
-    while (peer.proposals.length > 0) {
-      const p = peer.proposals[0]!;
-      if (p.index > entry.index) return undefined;
-      peer.proposals.shift();
-      if (p.index === entry.index && p.term === entry.term) return p.cb;
-      this.answer(p.cb, { response: errorResponse(staleCommandError(), peer.term()) });
+    let mine: Callback | undefined;
+    while (peer.proposals.length > 0 && peer.proposals[0]!.index <= entry.index) {
+      const p = peer.proposals.shift()!;
+      if (p.index === entry.index && p.term === entry.term && mine === undefined) mine = p.cb;
+      else this.answer(p.cb, { response: errorResponse(staleCommandError(), peer.term()) });
     }
-    return undefined;
+    return mine;
     // @student 2B stub
     //| throw new NotImplemented('2B', 'Applier.takeProposal');
     // @student 2B end

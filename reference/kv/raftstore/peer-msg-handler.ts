@@ -188,16 +188,15 @@ export class PeerMsgHandler {
   }
 
   /**
-   * Proposes `req` as a normal log entry and remembers the callback under the entry's (index, term).
-   * The entry goes right after the leader's last entry; any older proposal at that index or beyond can
-   * never be applied any more (its entry was replaced), so it is answered StaleCommand now.
+   * Proposes `req` as a normal log entry and remembers the callback under the entry's (index, term): the
+   * entry goes right after the leader's last entry, in the leader's term. The callback is answered when an
+   * entry at that index is applied (see apply.ts): with the result if it is this entry, StaleCommand if not.
    */
   private proposeData(req: RaftCmdRequest, cb: Callback): void {
-    // @student 2B begin: note the index (nextProposalIndex) and term the entry will get; answer StaleCommand to older proposals at that index or beyond; propose the encoded request (a refused proposal is answered StaleCommand); record the proposal
+    // @student 2B begin: note the index (nextProposalIndex) and term the entry will get; propose the encoded request (a refused proposal is answered StaleCommand at once); record the proposal (peer.addProposal)
     const { peer, ctx } = this;
     const index = peer.nextProposalIndex();
     const term = peer.term();
-    this.dropProposalsFrom(index);
     try {
       peer.raftGroup.propose(encode('raft_cmdpb.RaftCmdRequest', req));
     } catch (err) {
@@ -209,20 +208,11 @@ export class PeerMsgHandler {
       cb.done({ response: errorResponse(staleCommandError('the proposal was not appended to the log'), term) });
       return;
     }
-    peer.proposals.push({ index, term, cb });
+    peer.addProposal({ index, term, cb });
     ctx.markDirty(peer);
     // @student 2B stub
     //| throw new NotImplemented('2B', 'PeerMsgHandler.proposeData');
     // @student 2B end
-  }
-
-  /** Answers StaleCommand to every proposal at `index` or beyond (their entries were replaced). */
-  private dropProposalsFrom(index: number): void {
-    const peer = this.peer;
-    while (peer.proposals.length > 0 && peer.proposals[peer.proposals.length - 1]!.index >= index) {
-      const stale = peer.proposals.pop()!;
-      stale.cb.done({ response: errorResponse(staleCommandError(), peer.term()) });
-    }
   }
 
   // ---------------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ export class Peer {
   readonly regionId: number;
   readonly storage: PeerStorage;
   readonly raftGroup: RawNode;
-  /** Proposals waiting for their entry, in increasing index order. */
+  /** Proposals waiting for their entry, in increasing index order (see addProposal). */
   proposals: Proposal[] = [];
   /** The next raft log index a GC task starts deleting from (0: find the first one on disk). */
   lastCompactedIdx = 0;
@@ -128,6 +128,17 @@ export class Peer {
 
   term(): number {
     return this.raftGroup.raft.term;
+  }
+
+  /**
+   * Records a proposal, keeping the list ordered by index. A new proposal normally has the largest index;
+   * after this peer lost and regained leadership its log may be shorter than its oldest waiting proposals,
+   * and both stay: whichever entry is applied at an index decides which of them (if any) succeeded.
+   */
+  addProposal(p: Proposal): void {
+    let at = this.proposals.length;
+    while (at > 0 && this.proposals[at - 1]!.index > p.index) at--;
+    this.proposals.splice(at, 0, p);
   }
 
   /** The index the next proposal will get. */

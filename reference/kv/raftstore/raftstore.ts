@@ -123,8 +123,20 @@ export class Raftstore {
     const { ctx } = this;
     const { cfg, runtime } = ctx;
     ctx.transport.listen((msg) => this.job(() => this.storeWorker.onRaftMessage(msg)));
+    // Stores do not start in the same instant in real life, so their ticks are not in phase: give the raft
+    // tick a random phase, or stores started together would time out (and split votes) in lockstep.
+    const phase = runtime.random.nextInt(cfg.raftBaseTickIntervalMs);
     this.timers.push(
-      runtime.every(cfg.raftBaseTickIntervalMs, () => this.job(() => this.forEachPeer((h) => h.onRaftBaseTick())), 'raft tick'),
+      runtime.setTimer(
+        phase,
+        () => {
+          if (this.stopped) return;
+          this.timers.push(
+            runtime.every(cfg.raftBaseTickIntervalMs, () => this.job(() => this.forEachPeer((h) => h.onRaftBaseTick())), 'raft tick'),
+          );
+        },
+        'raft tick phase',
+      ),
       runtime.every(cfg.raftLogGcTickIntervalMs, () => this.job(() => this.forEachPeer((h) => h.onRaftGcLogTick())), 'raft log gc tick'),
       runtime.every(
         cfg.schedulerHeartbeatTickIntervalMs,
