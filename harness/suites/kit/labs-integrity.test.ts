@@ -4,8 +4,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runGenerate } from '../../labs/generate.ts';
-import { cell, classifyStage, formatReports, runIntegrity } from '../../labs/integrity.ts';
-import { getStage } from '../../labs/stages.ts';
+import { differingFiles, importClosure, scanModule } from '../../labs/closure.ts';
+import { cell, classifyStage, formatReports, runIntegrity, typecheckLabs } from '../../labs/integrity.ts';
+import { getLab, getStage } from '../../labs/stages.ts';
 import { firstErrorLines, outcomesFromReport, type TestOutcome } from '../../labs/vitest-run.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -179,5 +180,175 @@ describe('integrity matrix on a fixture repository', () => {
     const broken = runIntegrity({ root, labs: ['1'], log: () => {} });
     expect(broken.ok).toBe(false);
     expect(broken.reports[0]!.typecheck?.errors.join('\n')).toMatch(/harness\/suites\/1\/typo\.test\.ts\(2,10\): error TS2305/);
+  });
+});
+
+describe('static import closure (what a test file can load)', () => {
+  it('follows runtime imports, skips type-only ones unless asked, and collects module-like literals', () => {
+    const scan = scanModule(
+      [
+        "import { a } from './a.ts';",
+        "import type { T } from './t.ts';",
+        "export { b } from './b.ts';",
+        "export type { U } from './u.ts';",
+        "const lazy = await import('@impl/lazy.ts');",
+        "vi.mock('@impl/mocked.ts');",
+        "type V = import('./v.ts').V;",
+        "import fs from 'node:fs';",
+      ].join('\n'),
+      'x.ts',
+    );
+    expect(scan.imports).toEqual(['./a.ts', './b.ts', '@impl/lazy.ts', 'node:fs']);
+    expect(scan.typeImports).toEqual(['./t.ts', './u.ts', './v.ts']);
+    expect(scan.literals).toEqual(['@impl/mocked.ts']);
+    expect(scan.opaque).toEqual([]);
+  });
+
+  it('marks as opaque what the walk cannot see: processes, computed imports, require, paths built from IMPL', () => {
+    const opaque = (text: string): readonly string[] => scanModule(text, 'x.ts').opaque;
+    expect(opaque("import { spawn } from 'node:child_process';")).toEqual([expect.stringContaining("imports 'node:child_process'")]);
+    expect(opaque("import { Worker } from 'worker_threads';")).toEqual([expect.stringContaining('worker_threads')]);
+    expect(opaque('const name = pick();\nawait import(name);')).toEqual([expect.stringContaining('import() of a computed specifier')]);
+    expect(opaque("vi.mock(`@impl/${x}.ts`);")).toEqual([expect.stringContaining('vi.mock() of a computed specifier')]);
+    expect(opaque("const m = require('x');")).toEqual([expect.stringContaining('require()')]);
+    // IMPL followed through variables and functions into a path function.
+    const viaVariable = "import path from 'node:path';\nconst impl = process.env.IMPL ?? 'reference';\nconst dir = `${impl}/kv`;\nexport const file = path.join(dir, 'x.ts');";
+    expect(opaque(viaVariable)).toEqual([expect.stringContaining('builds a path from IMPL (path.join)')]);
+    const viaFunction = "import { readFileSync } from 'node:fs';\nfunction implDir() { return process.env['IMPL']; }\nreadFileSync(implDir() + '/a.ts');";
+    expect(opaque(viaFunction)).toEqual([expect.stringContaining('builds a path from IMPL (readFileSync)')]);
+    const destructured = "const { IMPL } = process.env;\nconst u = new URL(IMPL!, 'file:///');";
+    expect(opaque(destructured)).toEqual([expect.stringContaining('(new URL)')]);
+    // IMPL only named in a message (like the sim's replay command) is not a path.
+    const label = "import { join } from 'node:path';\nconst impl = process.env.IMPL ?? 'reference';\nexport const cmd = `IMPL=${impl} make`;\nexport const p = join('a', 'b');";
+    expect(opaque(label)).toEqual([]);
+  });
+
+  it('computes the closure through relative and @impl imports, and finds the files a lab changes', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tinykv-closure-'));
+    try {
+      const put = (rel: string, text: string): void => {
+        fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+        fs.writeFileSync(path.join(root, rel), text);
+      };
+      put('harness/suites/1/a.test.ts', "import { h } from '../../helpers/h.ts';\nimport '#proto';\nimport { it } from 'vitest';\n");
+      put('harness/helpers/h.ts', "export { x } from '@impl/kv/x.ts';\nexport const h = 1;\n");
+      put('reference/kv/x.ts', "import { y } from '../util/y.ts';\nexport const x = y;\n");
+      put('reference/util/y.ts', 'export const y = 1;\n// @student 2B begin: y\nexport const z = 2;\n// @student 2B stub\n//| export const z = 0;\n// @student 2B end\n');
+      put('reference/util/unused.ts', 'export const u = 1;\n');
+      const closure = importClosure(['harness/suites/1/a.test.ts'], { root, impl: 'reference', types: false });
+      expect([...closure.files].sort()).toEqual(['harness/helpers/h.ts', 'harness/suites/1/a.test.ts', 'reference/kv/x.ts', 'reference/util/y.ts']);
+      expect(closure.opaque).toEqual([]);
+      // A lab copy that keeps y's reference code differs from reference/ only by the dropped marker lines.
+      put('labs/3a/kv/x.ts', fs.readFileSync(path.join(root, 'reference/kv/x.ts'), 'utf8'));
+      put('labs/3a/util/unused.ts', 'export const u = 1;\n');
+      put('labs/3a/util/y.ts', 'export const y = 1;\nexport const z = 2;\n');
+      put('labs/3a/README.md', 'generated\n');
+      expect([...differingFiles(root, 'labs/3a')].sort()).toEqual(['README.md']);
+      put('labs/2b/kv/x.ts', fs.readFileSync(path.join(root, 'reference/kv/x.ts'), 'utf8'));
+      put('labs/2b/util/y.ts', 'export const y = 1;\n// Your code here (2B): y\nexport const z = 0;\n');
+      expect([...differingFiles(root, 'labs/2b')].sort()).toEqual(['util/unused.ts', 'util/y.ts']);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('integrity reuse of reference results on a fixture repository', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tinykv-integrity-reuse-'));
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  const write = (rel: string, text: string): void => {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), text);
+  };
+  /** A made-up failing reference result: where the matrix shows it, the file was reused, not run. */
+  const fake = (file: string): TestOutcome => ({ file, name: 'made-up reference failure', outcome: 'failed', errorLines: ['x'], fileError: false });
+
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir');
+  write('package.json', '{ "type": "module" }\n');
+  write('tsconfig.json', fs.readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8'));
+  write('vitest.config.ts', fs.readFileSync(path.join(ROOT, 'vitest.config.ts'), 'utf8'));
+  // plain.ts has no student block: every lab copy equals reference/. calc.ts has a 2AA block: lab 2a stubs it.
+  write('reference/plain.ts', 'export function one(): number {\n  return 1;\n}\n');
+  write(
+    'reference/calc.ts',
+    ['export function mul(a: number, b: number): number {', '  // @student 2AA begin: return the product.', '  return a * b;', '  // @student 2AA stub', '  //| return 0;', '  // @student 2AA end', '}', ''].join('\n'),
+  );
+  const header = "import { expect, it } from 'vitest';\n";
+  // (a) loads only unchanged code: reused.
+  write('harness/suites/1/plain.test.ts', `${header}import { one } from '@impl/plain.ts';\nit('one', () => { expect(one()).toBe(1); });\n`);
+  // (b) loads the stubbed calc.ts through a helper: run.
+  write('harness/suites/1/via.ts', "export { mul } from '@impl/calc.ts';\n");
+  write('harness/suites/1/calc.test.ts', `${header}import { mul } from './via.ts';\nit('mul of zero', () => { expect(mul(0, 5)).toBe(0); });\n`);
+  // (c) unchanged code only, but it starts a process (through a helper) or builds a path from IMPL: always run.
+  write(
+    'harness/suites/1/spawner.ts',
+    "import { spawnSync } from 'node:child_process';\nexport function child(): string {\n  return spawnSync(process.execPath, ['-e', 'process.stdout.write(\"hi\")'], { encoding: 'utf8' }).stdout;\n}\n",
+  );
+  write('harness/suites/1/spawn.test.ts', `${header}import { one } from '@impl/plain.ts';\nimport { child } from './spawner.ts';\nit('spawns', () => { expect(child() + one()).toBe('hi1'); });\n`);
+  write(
+    'harness/suites/1/impl-path.test.ts',
+    `${header}import fs from 'node:fs';\nimport path from 'node:path';\nconst dir = path.resolve(process.env.IMPL ?? 'reference');\nit('reads the implementation', () => { expect(fs.existsSync(path.join(dir, 'plain.ts'))).toBe(true); });\n`,
+  );
+  write('harness/suites/2aa/calc.test.ts', `${header}import { mul } from '@impl/calc.ts';\nit('multiplies', () => { expect(mul(2, 3)).toBe(6); });\n`);
+  expect(runGenerate({ check: false, root }).ok).toBe(true);
+  const stageOne = ['calc.test.ts', 'impl-path.test.ts', 'plain.test.ts', 'spawn.test.ts'].map((f) => `harness/suites/1/${f}`);
+
+  it('reuses a file whose closure loads no stubbed file, runs one that does, and always runs processes and IMPL paths', () => {
+    const log: string[] = [];
+    const reference = { outcomes: stageOne.map(fake), source: 'a test' };
+    const result = runIntegrity({ root, labs: ['2a'], reference, log: (l) => log.push(l) });
+    const lab = result.reports[0]!;
+    expect(lab.typecheck?.ok).toBe(true);
+    const one = lab.stages.find((c) => c.stage.id === '1')!;
+    expect([one.reusedFiles, one.totalFiles]).toEqual([1, 4]);
+    // Only plain.test.ts shows the made-up reference result; the other three really ran (and passed) on labs/2a.
+    expect(one.offending.map((o) => `${o.file} > ${o.name}`)).toEqual(['harness/suites/1/plain.test.ts > made-up reference failure']);
+    expect([one.state, one.passed, cell(one)]).toEqual(['fail', 3, 'FAIL 1/4']);
+    expect(lab.ok).toBe(false);
+    expect(log.find((l) => l.startsWith('[2a] earlier'))).toMatch(/^\[2a\] earlier suites \(1\): 3 passed, 0 failed \(run: [\d.]+ s; ran 3 of 4 files, reference results reused for the others\)$/);
+    // The own stage always runs (its reference result would say nothing about the stub).
+    expect(lab.stages.find((c) => c.stage.id === '2AA')!.state).toBe('ok');
+    const text = result.lines.join('\n');
+    expect(text).toContain('Always run on every lab');
+    expect(text).toMatch(/harness\/suites\/1\/impl-path\.test\.ts: .*builds a path from IMPL/);
+    expect(text).toMatch(/harness\/suites\/1\/spawn\.test\.ts: harness\/suites\/1\/spawner\.ts:1: imports 'node:child_process'/);
+    expect(text).not.toMatch(/calc\.test\.ts: /);
+  });
+
+  it('shows "ok=" for a suite taken whole from reference/, and runs the reference itself when make integrity runs alone', () => {
+    fs.rmSync(path.join(root, 'harness/suites/1'), { recursive: true });
+    write('harness/suites/1/plain.test.ts', `${header}import { one } from '@impl/plain.ts';\nit('one', () => { expect(one()).toBe(1); });\n`);
+    const log: string[] = [];
+    const result = runIntegrity({ root, labs: ['2a'], log: (l) => log.push(l) });
+    expect(log[0]).toMatch(/^\[reference\] 1 file\(s\) that labs can reuse: 1 passed, 0 failed/);
+    const one = result.reports[0]!.stages.find((c) => c.stage.id === '1')!;
+    expect([cell(one), one.reusedFiles]).toEqual(['ok= 1', 1]);
+    expect(result.lines.join('\n')).toMatch(/^2a +ok +ok= 1 +stub 1 /m);
+    expect(log).toContain('[2a] earlier suites (1): not run, reference results reused (no file loads stubbed code)');
+    expect(result.ok).toBe(true);
+  });
+
+  it('--verify-reuse runs reused files too and reports a reference result the lab contradicts', () => {
+    const wrong: TestOutcome = { ...fake('harness/suites/1/plain.test.ts'), name: 'one' };
+    const result = runIntegrity({ root, labs: ['2a'], mode: 'verify', reference: { outcomes: [wrong], source: 'a test' }, log: () => {} });
+    expect(result.ok).toBe(false);
+    expect(result.reports[0]!.runErrors).toEqual([expect.stringMatching(/^reuse check: harness\/suites\/1\/plain\.test\.ts gives a different result/)]);
+    const agreeing: TestOutcome = { ...wrong, outcome: 'passed', errorLines: [] };
+    expect(runIntegrity({ root, labs: ['2a'], mode: 'verify', reference: { outcomes: [agreeing], source: 'a test' }, log: () => {} }).ok).toBe(true);
+  });
+
+  it('type-checks labs incrementally yet reports what a fresh tsc per lab would', () => {
+    // A 2B stub that changes an inferred return type breaks a harness file in the labs stubbing 2B (1, 2a, 2b) only;
+    // an error in a file no lab changes shows in every lab.
+    write('reference/label.ts', ['export function label(n: number) {', '  // @student 2B begin: name n.', '  return `#${n}`;', '  // @student 2B stub', '  //| return n;', '  // @student 2B end', '}', ''].join('\n'));
+    write('harness/typed/uses-label.ts', "import { label } from '@impl/label.ts';\nexport const s: string = label(1);\n");
+    write('harness/typed/always-wrong.ts', "export const n: number = 'not a number';\n");
+    expect(runGenerate({ check: false, root }).ok).toBe(true);
+    const results = typecheckLabs(root, ['1', '2a', '2b', '2c', '4c'].map(getLab), () => {});
+    const usesLabel = (id: string): boolean => results.get(id)!.errors.some((e) => e.startsWith('harness/typed/uses-label.ts(2,14): error TS2322'));
+    const alwaysWrong = (id: string): boolean => results.get(id)!.errors.some((e) => e.startsWith('harness/typed/always-wrong.ts(1,14): error TS2322'));
+    expect(['1', '2a', '2b', '2c', '4c'].map(usesLabel)).toEqual([true, true, true, false, false]);
+    expect(['1', '2a', '2b', '2c', '4c'].map(alwaysWrong)).toEqual([true, true, true, true, true]);
+    expect(['1', '2a', '2b', '2c', '4c'].map((id) => results.get(id)!.errors.length)).toEqual([2, 2, 2, 1, 1]);
   });
 });
