@@ -353,6 +353,7 @@ export class PeerStorage implements RaftStorage {
    * Returns false when `index` is not beyond the current compaction point.
    */
   compactTo(index: number, term: number): boolean {
+    // @student 2C begin: ignore an index at or before the compaction point (return false); refuse one beyond the last index; drop the in-memory entries up to index and set applyState.truncatedState to (index, term)
     const truncated = this.truncatedIndex();
     if (index <= truncated) return false;
     if (index > this.lastIndex()) {
@@ -361,6 +362,9 @@ export class PeerStorage implements RaftStorage {
     this.log = this.log.slice(index - truncated);
     this.applyState.truncatedState = raft_serverpb.RaftTruncatedState({ index, term });
     return true;
+    // @student 2C stub
+    //| return false;
+    // @student 2C end
   }
 
   /**
