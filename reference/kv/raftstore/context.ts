@@ -68,6 +68,7 @@ export class StoreContext implements BackgroundRunner {
    * logged; any other failure is reported by the runtime.
    */
   spawn(name: string, task: () => Promise<void>): void {
+    if (this.stopping) return; // no new background work once the store is going down
     this.running++;
     this.runtime.spawn(name, async () => {
       try {

@@ -291,6 +291,8 @@ export class PeerMsgHandler {
     meta.insertRange(region);
     // Entries up to the snapshot's index were never applied here one by one: their proposals cannot be matched.
     const applied = peer.storage.appliedIndex();
+    // Entries below the old compaction point may still wait for log GC: everything up to the snapshot goes.
+    this.scheduleCompactLog(applied);
     const stale = peer.proposals.filter((p) => p.index <= applied);
     peer.proposals = peer.proposals.filter((p) => p.index > applied);
     for (const p of stale) p.cb.done({ response: errorResponse(staleCommandError(), peer.term()) });
@@ -298,8 +300,8 @@ export class PeerMsgHandler {
   }
 
   /**
-   * After a CompactLog was applied (and its truncated state written): delete the compacted entries' keys in
-   * the background. The task reports back to the actor when done.
+   * After a CompactLog (or a snapshot) was applied and its truncated state written: delete the keys of the
+   * entries up to `truncatedIndex` in the background. The task reports back to the actor when done.
    */
   scheduleCompactLog(truncatedIndex: number): void {
     const { peer, ctx } = this;

@@ -35,7 +35,7 @@ export class Peer {
   readonly raftGroup: RawNode;
   /** Proposals waiting for their entry, in increasing index order (see addProposal). */
   proposals: Proposal[] = [];
-  /** The next raft log index a GC task starts deleting from (0: find the first one on disk). */
+  /** Log GC has been scheduled for every entry below this index. */
   lastCompactedIdx = 0;
   /** The highest compact index this peer proposed as leader (so a pending CompactLog is not proposed again). */
   lastProposedCompactIndex = 0;
