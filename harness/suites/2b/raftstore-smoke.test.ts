@@ -4,7 +4,8 @@
  * through it, a follower crash and restart, and a leader crash.
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { runSimTest } from '../../sim/index.ts';
+import { raft_cmdpb } from '#proto';
+import { partition, runSimTest } from '../../sim/index.ts';
 import { testConfig } from '@impl/kv/raftstore/config.ts';
 import { deleteReq, makeTempDir, putReq, removeDir, SmokeCluster } from './raftstore-sim-helpers.ts';
 
@@ -57,6 +58,48 @@ describe('raftstore smoke (3 stores on the simulation)', () => {
         expect(await c.get('k5')).toBe('v5');
         await sim.startNode(oldLeader);
         expect((await c.scan()).map(([k]) => k)).toEqual(['k0', 'k1', 'k3', 'k4', 'k5', 'k6']);
+      },
+      { maxVirtualMs: 60_000 },
+    ));
+});
+
+describe('proposals of a deposed leader', () => {
+  test('are answered StaleCommand once other entries take their place (bug 22)', () =>
+    runSimTest(
+      async (sim) => {
+        const c = await SmokeCluster.start(sim, dir, [1, 2, 3], testConfig());
+        const oldLeader = await c.waitForLeader();
+        await c.request([putReq('a', '1')]);
+        const others = c.ids.filter((id) => id !== oldLeader);
+        const cut = c.net.addFilter(partition([oldLeader], others));
+
+        // The cut-off leader still takes the proposal, but can never commit it.
+        const store = c.instance(oldLeader).store;
+        const region = store.regionOf(1)!;
+        const pending = store.sendCommand(
+          raft_cmdpb.RaftCmdRequest({
+            header: raft_cmdpb.RaftRequestHeader({
+              regionId: 1,
+              peer: region.peers.find((p) => p.storeId === oldLeader),
+              regionEpoch: region.regionEpoch,
+            }),
+            requests: [putReq('lost', 'never')],
+          }),
+        );
+        // The majority elects a new leader, whose entries take the index of the lost proposal.
+        await c.request([putReq('b', '2')]);
+        expect(c.leader()).not.toBe(oldLeader);
+        cut.remove();
+
+        const result = await sim.waitFor(pending, { timeoutMs: 5000, label: 'the deposed leader answers' });
+        expect(result.response.header?.error?.staleCommand).toBeDefined();
+        expect(await c.get('lost')).toBe('');
+        expect(await c.get('b')).toBe('2');
+        await sim.waitUntil('the old leader caught up', () => c.instance(oldLeader).store.applyStateOf(1)!.appliedIndex >= leaderApplied(c), {
+          timeoutMs: 5000,
+        });
+        expect(await c.engineValue(oldLeader, 'lost')).toBeUndefined();
+        expect(await c.engineValue(oldLeader, 'b')).toBe('2');
       },
       { maxVirtualMs: 60_000 },
     ));
