@@ -1,11 +1,11 @@
 /**
  * What a test file can load, found without running it: the static import closure, and the things a static
- * walk cannot see. The integrity matrix uses it to skip re-running a suite on a lab copy whose loaded code is
- * byte for byte the code of reference/ (the result would be the same), and to narrow type-checking.
+ * walk cannot see. The integrity matrix uses it to skip re-running a test file on a lab copy whose code it
+ * loads is the code of reference/ (the result would be the same).
  *
  * The walk starts at the given files and follows, in every TypeScript file it reaches:
  *   - `import ... from '<spec>'`, `export ... from '<spec>'`, `import '<spec>'` (but not `import type` /
- *     `export type`, which are erased before the code runs; the type walk follows them too);
+ *     `export type`, which are erased before the code runs; `types: true` follows them too);
  *   - `import('<literal>')`, and every other string literal that resolves like a module specifier
  *     (`vi.mock('@impl/x.ts')`, `new URL('./x.ts', import.meta.url)`): more files only means more runs.
  * Specifiers resolve as the project resolves them: relative paths, `@impl/<path>` (to the implementation

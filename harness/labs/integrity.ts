@@ -1,6 +1,7 @@
 /**
  * `make integrity`: the integrity matrix of the lab copies. For each lab copy labs/<lab>:
- *   (a) it type-checks together with harness/ (the suites compile against its stubs);
+ *   (a) it type-checks together with harness/ (the suites compile against its stubs); all labs are checked in
+ *       one incremental session (typecheck.ts) that reports what a fresh `tsc -p` per lab would;
  *   (b) every suite of a stage before the lab passes on it (the stubs are harmless to earlier stages);
  *   (c) each suite of the lab's own stages fails on it (the stubs really leave the work to the student);
  *       every own-stage test that passes on the stub is listed (with --strict each one is a violation).

@@ -343,12 +343,17 @@ describe('integrity reuse of reference results on a fixture repository', () => {
     write('reference/label.ts', ['export function label(n: number) {', '  // @student 2B begin: name n.', '  return `#${n}`;', '  // @student 2B stub', '  //| return n;', '  // @student 2B end', '}', ''].join('\n'));
     write('harness/typed/uses-label.ts', "import { label } from '@impl/label.ts';\nexport const s: string = label(1);\n");
     write('harness/typed/always-wrong.ts', "export const n: number = 'not a number';\n");
+    // Two steps away: middle.ts (no error itself) re-infers its type from label, and top.ts breaks.
+    write('harness/typed/middle.ts', "import { label } from '@impl/label.ts';\nexport function twice(n: number) {\n  return [label(n), label(n)] as const;\n}\n");
+    write('harness/typed/top.ts', "import { twice } from './middle.ts';\nexport const t: readonly [string, string] = twice(2);\n");
     expect(runGenerate({ check: false, root }).ok).toBe(true);
     const results = typecheckLabs(root, ['1', '2a', '2b', '2c', '4c'].map(getLab), () => {});
     const usesLabel = (id: string): boolean => results.get(id)!.errors.some((e) => e.startsWith('harness/typed/uses-label.ts(2,14): error TS2322'));
     const alwaysWrong = (id: string): boolean => results.get(id)!.errors.some((e) => e.startsWith('harness/typed/always-wrong.ts(1,14): error TS2322'));
     expect(['1', '2a', '2b', '2c', '4c'].map(usesLabel)).toEqual([true, true, true, false, false]);
     expect(['1', '2a', '2b', '2c', '4c'].map(alwaysWrong)).toEqual([true, true, true, true, true]);
-    expect(['1', '2a', '2b', '2c', '4c'].map((id) => results.get(id)!.errors.length)).toEqual([2, 2, 2, 1, 1]);
+    const top = (id: string): boolean => results.get(id)!.errors.some((e) => e.startsWith('harness/typed/top.ts(2,14): error TS2322'));
+    expect(['1', '2a', '2b', '2c', '4c'].map(top)).toEqual([true, true, true, false, false]);
+    expect(['1', '2a', '2b', '2c', '4c'].map((id) => results.get(id)!.errors.length)).toEqual([3, 3, 3, 1, 1]);
   });
 });
