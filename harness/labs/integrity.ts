@@ -382,12 +382,17 @@ function planReuse(root: string, labs: readonly Lab[], options: IntegrityOptions
     decisionsByLab.set(lab.id, new Map(decisions.map((d) => [d.file, d])));
     for (const d of decisions) if (d.reason.startsWith('always run')) alwaysRun.set(d.file, d.reason.slice('always run: '.length));
   }
-  const needed = [...new Set([...decisionsByLab.values()].flatMap((m) => [...m.values()].filter((d) => d.reuse).map((d) => d.file)))].sort();
+  const reusingLabs = new Map<string, number>();
+  for (const decisions of decisionsByLab.values()) {
+    for (const d of decisions.values()) if (d.reuse) reusingLabs.set(d.file, (reusingLabs.get(d.file) ?? 0) + 1);
+  }
+  const needed = [...reusingLabs.keys()].sort();
   const given = byFile(options.reference?.outcomes ?? []);
   const referenceByFile = new Map<string, readonly TestOutcome[]>();
   for (const file of needed) if (given.has(file)) referenceByFile.set(file, given.get(file)!);
-  const missing = needed.filter((f) => !referenceByFile.has(f));
-  if (options.reference && needed.length > 0) log(`reference results for ${needed.length - missing.length} of ${needed.length} reusable file(s) from ${options.reference.source}`);
+  // A file only one lab could reuse costs the same to run there as on reference/: it just runs on the lab.
+  const missing = needed.filter((f) => !referenceByFile.has(f) && reusingLabs.get(f)! >= 2);
+  if (options.reference && needed.length > 0) log(`reference results for ${referenceByFile.size} of ${needed.length} reusable file(s) from ${options.reference.source}`);
   if (missing.length > 0) {
     const start = performance.now();
     const run = runVitest({ root, filters: missing, impl: 'reference', outputFile: path.join(root, '.tmp', 'integrity', 'reference.json') });

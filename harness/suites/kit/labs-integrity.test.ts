@@ -319,13 +319,19 @@ describe('integrity reuse of reference results on a fixture repository', () => {
     fs.rmSync(path.join(root, 'harness/suites/1'), { recursive: true });
     write('harness/suites/1/plain.test.ts', `${header}import { one } from '@impl/plain.ts';\nit('one', () => { expect(one()).toBe(1); });\n`);
     const log: string[] = [];
-    const result = runIntegrity({ root, labs: ['2a'], log: (l) => log.push(l) });
+    // Lab 2b keeps 2AA's reference code, so both its earlier suites are reusable there; lab 2a reuses stage 1.
+    const result = runIntegrity({ root, labs: ['2a', '2b'], log: (l) => log.push(l) });
+    // plain.test.ts is reused by two labs: run once on reference/. The 2AA file, reusable by lab 2b only, runs there.
     expect(log[0]).toMatch(/^\[reference\] 1 file\(s\) that labs can reuse: 1 passed, 0 failed/);
-    const one = result.reports[0]!.stages.find((c) => c.stage.id === '1')!;
-    expect([cell(one), one.reusedFiles]).toEqual(['ok= 1', 1]);
+    const [twoA, twoB] = result.reports;
+    expect(twoA!.stages.map(cell)).toEqual(['ok= 1', 'stub 1', 'none', 'none']);
+    expect(twoB!.stages.map(cell)).toEqual(['ok= 1', 'ok 1', 'none', 'none', 'none']);
     expect(result.lines.join('\n')).toMatch(/^2a +ok +ok= 1 +stub 1 /m);
     expect(log).toContain('[2a] earlier suites (1): not run, reference results reused (no file loads stubbed code)');
     expect(result.ok).toBe(true);
+    // Given reference results (run-all's tests step), every reusable file takes them: nothing runs on reference/.
+    const given = runIntegrity({ root, labs: ['2a', '2b'], reference: { outcomes: ['harness/suites/1/plain.test.ts', 'harness/suites/2aa/calc.test.ts'].map(fake), source: 'a test' }, log: () => {} });
+    expect(given.reports[1]!.stages.map(cell)).toEqual(['FAIL= 1/1', 'FAIL= 1/1', 'none', 'none', 'none']);
   });
 
   it('--verify-reuse runs reused files too and reports a reference result the lab contradicts', () => {
