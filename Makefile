@@ -48,6 +48,7 @@ help:
 	@echo "  make labs            regenerate the lab copies labs/<lab>/ from the markers in reference/"
 	@echo "  make labs-check      fail if labs/ differs from what reference/ generates"
 	@echo "  make integrity       integrity matrix of the lab copies (LAB=2a for one lab)"
+	@echo "  make integrity VERIFY=1   also re-run reused suites and check they match the reference results"
 	@echo "  make typecheck       tsc --noEmit over the whole project"
 	@echo "  make bench           benchmarks (timing figures)"
 	@echo "  make bugzoo          prove the suites catch each known student bug (BUG=<n> for one)"
@@ -73,7 +74,7 @@ labs-check:
 	@$(TSX) harness/labs/generate.ts --check
 
 integrity:
-	@$(TSX) harness/labs/integrity.ts $(if $(LAB),--lab $(LAB))
+	@$(TSX) harness/labs/integrity.ts $(if $(LAB),--lab $(LAB)) $(if $(VERIFY),--verify-reuse)
 
 bench:
 	npx tsx harness/bench/run.ts

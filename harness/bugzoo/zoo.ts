@@ -62,8 +62,13 @@ export function patchPath(bug: Bug): string {
   return path.join(zooDir, bug.patch);
 }
 
-/** Top-level entries of the repository that a copied reference/ may need to resolve its imports. */
-const LINKED_ENTRIES = ['package.json', 'tsconfig.json', 'proto', 'node_modules'];
+/**
+ * Top-level entries of the repository that a copied reference/ may need to resolve its imports. The small
+ * config files are copied, not linked, so that a tool writing its own tsconfig.json into the copy can never
+ * write through a link into the repository; the large directories are linked read-only in practice.
+ */
+const COPIED_ENTRIES = ['package.json', 'tsconfig.json'];
+const LINKED_ENTRIES = ['proto', 'node_modules'];
 
 /**
  * Makes a temporary directory holding a copy of reference/ plus links to what it imports.
@@ -72,6 +77,10 @@ const LINKED_ENTRIES = ['package.json', 'tsconfig.json', 'proto', 'node_modules'
 export function makeReferenceCopy(label: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bugzoo-${label}-`));
   fs.cpSync(path.join(repoRoot, 'reference'), path.join(dir, 'reference'), { recursive: true });
+  for (const name of COPIED_ENTRIES) {
+    const source = path.join(repoRoot, name);
+    if (fs.existsSync(source)) fs.copyFileSync(source, path.join(dir, name));
+  }
   for (const name of LINKED_ENTRIES) {
     const target = path.join(repoRoot, name);
     if (fs.existsSync(target)) fs.symlinkSync(target, path.join(dir, name));
