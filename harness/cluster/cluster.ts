@@ -87,7 +87,7 @@ export interface ApplyStateView {
 }
 
 /**
- * The network between stores by default: 5-20 ms one way, no extra reordering. Well below the heartbeat
+ * The network between stores by default: 10-30 ms one way, no extra reordering. Well below the heartbeat
  * interval (100 ms) and the election timeout (500-1000 ms), and slow enough that a client's operation takes
  * a few tens of virtual ms, which keeps GenericTest's load (and so its real running time) moderate.
  */

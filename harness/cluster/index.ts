@@ -1,5 +1,5 @@
 // The test cluster in one import: `import { runClusterTest, genericTest, bytes } from '../../cluster/index.ts';`
-export { Cluster, runClusterTest } from './cluster.ts';
+export { Cluster, DEFAULT_NETWORK, runClusterTest } from './cluster.ts';
 export type { ApplyStateView, ClusterOptions, StoreInstance } from './cluster.ts';
 export { MockScheduler } from './mock-scheduler.ts';
 export type { MockSchedulerOptions, MockSchedulerStats, Operator, RegionInfo } from './mock-scheduler.ts';
