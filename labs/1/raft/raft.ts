@@ -170,9 +170,12 @@ export class Raft {
     return eraftpb.HardState({ term: this.term, vote: this.vote, commit: this.raftLog.committed });
   }
 
-  /** Queues a message from this node, stamped with the current term unless `init` says otherwise. */
-  private send(init: Partial<Message>): void {
-    this.msgs.push(eraftpb.Message({ from: this.id, term: this.term, ...init }));
+  /** Queues a message from this node, stamped with the current term. */
+  private send(init: Omit<Partial<Message>, 'from' | 'term'>): void {
+    const m = eraftpb.Message(init);
+    m.from = this.id;
+    m.term = this.term;
+    this.msgs.push(m);
   }
 
   /** The number of members that makes a majority. */
@@ -299,7 +302,7 @@ export class Raft {
    * Returns true if a message was sent.
    */
   sendAppend(to: number): boolean {
-    // Your code here (2AB): build MsgAppend from pr.next (index = next - 1, logTerm = its term, entries next..last, commit); if the log no longer holds them (CompactedError) send a snapshot instead
+    // Your code here (2AB): build MsgAppend from pr.next (index = next - 1, logTerm = its term, entries next..last, commit; optional, for speed: once the follower has acked something, move next past what you sent); if the log no longer holds them (CompactedError) send a snapshot instead
     return false;
   }
 
@@ -319,7 +322,7 @@ export class Raft {
   private handleAppendResponse(m: Message): void {
     const pr = this.prs.get(m.from);
     if (!pr) return;
-    // Your code here (2AB): on reject, move next back using the hint (never below match + 1) and retry; on success, raise match and next, try to commit (broadcast if the commit moved), and keep a lagging follower fed
+    // Your code here (2AB): on reject, move next back using the hint (never below match + 1) and retry; on success, raise match and next, try to commit (broadcast if the commit moved), and send a follower what it has not been sent yet
     // Your code here (3A): once the transfer target has caught up, tell it to campaign now (MsgTimeoutNow)
   }
 

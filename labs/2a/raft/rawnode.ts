@@ -66,7 +66,8 @@ export class RawNode {
         msgType: MessageType.MsgPropose,
         from: this.raft.id,
         to: this.raft.id,
-        entries: [eraftpb.Entry({ data })],
+        // A literal: eraftpb.Entry({ data }) would allocate a default data array only to replace it.
+        entries: [{ entryType: EntryType.EntryNormal, term: 0, index: 0, data }],
       }),
     );
   }

@@ -23,7 +23,7 @@ export interface RaftStorage {
   initialState(): { hardState: HardState; confState: ConfState };
   /**
    * Entries with index in [lo, hi). Throws CompactedError when lo is at or before the compaction point,
-   * UnavailableError when hi is beyond lastIndex() + 1.
+   * UnavailableError when hi is beyond lastIndex() + 1. Returns a new array: raft keeps it and appends to it.
    */
   entries(lo: number, hi: number): Entry[];
   /**
@@ -177,6 +177,9 @@ export class MemoryStorage implements RaftStorage {
     if (start > this.lastIndex() + 1) {
       throw new LogInvariantError(`append: missing entries between last index ${this.lastIndex()} and ${start}`);
     }
-    this.ents = [...this.ents.slice(0, start - this.offset), ...kept];
+    // In place: drop the replaced tail (if any), then add the new entries.
+    const keep = start - this.offset;
+    if (keep < this.ents.length) this.ents.length = keep;
+    for (const e of kept) this.ents.push(e);
   }
 }

@@ -117,6 +117,9 @@ export class RaftLog {
 
   /** True when entry i exists (or is the compaction point) and has term t. */
   matchTerm(i: number, t: number): boolean {
+    // Outside [firstIndex - 1, lastIndex] nothing can match: say so without asking term(), because a
+    // follower asks this for every entry it appends and a thrown error costs far more than the check.
+    if (i > this.lastIndex() || i < this.offset - 1) return false;
     try {
       return this.term(i) === t;
     } catch (err) {
@@ -169,7 +172,10 @@ export class RaftLog {
     if (after > this.lastIndex() + 1) {
       throw new LogInvariantError(`append: index ${after} would leave a gap after last index ${this.lastIndex()}`);
     }
-    this.entries = this.entries.slice(0, after - this.offset).concat(ents);
+    // In place (copying the whole log for every append would make appends cost as much as the log is long).
+    const keep = after - this.offset;
+    if (keep < this.entries.length) this.entries.length = keep; // cut the conflicting tail
+    for (const e of ents) this.entries.push(e);
     this.stabled = Math.min(this.stabled, after - 1);
     return this.lastIndex();
   }

@@ -186,9 +186,12 @@ export class Raft {
     return eraftpb.HardState({ term: this.term, vote: this.vote, commit: this.raftLog.committed });
   }
 
-  /** Queues a message from this node, stamped with the current term unless `init` says otherwise. */
-  private send(init: Partial<Message>): void {
-    this.msgs.push(eraftpb.Message({ from: this.id, term: this.term, ...init }));
+  /** Queues a message from this node, stamped with the current term. */
+  private send(init: Omit<Partial<Message>, 'from' | 'term'>): void {
+    const m = eraftpb.Message(init);
+    m.from = this.id;
+    m.term = this.term;
+    this.msgs.push(m);
   }
 
   /** The number of members that makes a majority. */
@@ -465,8 +468,9 @@ export class Raft {
    */
   private appendEntries(ents: Entry[]): void {
     const last = this.raftLog.lastIndex();
-    const stamped = ents.map((e, k) =>
-      eraftpb.Entry({ entryType: e.entryType, data: e.data, term: this.term, index: last + 1 + k }),
+    // A plain literal with every field: eraftpb.Entry() would first allocate a default data array.
+    const stamped = ents.map(
+      (e, k): Entry => ({ entryType: e.entryType, data: e.data, term: this.term, index: last + 1 + k }),
     );
     this.raftLog.append(stamped);
     const self = this.prs.get(this.id);
@@ -506,6 +510,11 @@ export class Raft {
       entries,
       commit: this.raftLog.committed,
     });
+    // Once the follower has acknowledged an entry (match > 0) we know where its log matches ours: assume
+    // these entries arrive too, so the next append carries only newer ones instead of repeating every
+    // unacknowledged entry. If one is lost, the follower rejects a later append and the reject's hint
+    // brings next back (handleAppendResponse). Before that first ack, a repeated call resends the same.
+    if (pr.match > 0) pr.next = last + 1;
     return true;
   }
 
@@ -572,7 +581,7 @@ export class Raft {
       pr.next = Math.max(pr.next, m.index + 1);
       if (this.maybeCommit()) {
         this.bcastAppend();
-      } else if (pr.match < this.raftLog.lastIndex()) {
+      } else if (pr.next <= this.raftLog.lastIndex()) {
         this.sendAppend(m.from);
       }
     }
@@ -592,7 +601,9 @@ export class Raft {
    * commit index moved.
    */
   private maybeCommit(): boolean {
-    const matches = [...this.prs.values()].map((p) => p.match).sort((a, b) => b - a);
+    const matches: number[] = [];
+    for (const pr of this.prs.values()) matches.push(pr.match);
+    matches.sort((a, b) => b - a);
     if (matches.length === 0) return false;
     const candidate = matches[this.quorum() - 1]!;
     if (candidate <= this.raftLog.committed) return false;

@@ -1,0 +1,127 @@
+/**
+ * Small facts about regions, epochs, peers and raft messages that the raftstore checks over and over.
+ */
+import { eraftpb, metapb, raft_cmdpb } from '#proto';
+import { RAFT_INIT_LOG_TERM } from './meta.ts';
+
+const { MessageType } = eraftpb;
+
+/** Lexicographic order of two byte strings: negative, zero or positive. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i]! - b[i]!;
+  }
+  return a.length - b.length;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && compareBytes(a, b) === 0;
+}
+
+/** True when `key` lies at or beyond `end`; an empty end key means "no upper bound". */
+export function exceedsEndKey(key: Uint8Array, end: Uint8Array): boolean {
+  return end.length > 0 && compareBytes(key, end) >= 0;
+}
+
+/** True when `key` is in [region.startKey, region.endKey). */
+export function keyInRegion(key: Uint8Array, region: metapb.Region): boolean {
+  return compareBytes(key, region.startKey) >= 0 && !exceedsEndKey(key, region.endKey);
+}
+
+/** True when the two key ranges share at least one key. */
+export function rangesOverlap(a: { startKey: Uint8Array; endKey: Uint8Array }, b: { startKey: Uint8Array; endKey: Uint8Array }): boolean {
+  return !exceedsEndKey(b.startKey, a.endKey) && !exceedsEndKey(a.startKey, b.endKey);
+}
+
+export function cloneEpoch(epoch: metapb.RegionEpoch | undefined): metapb.RegionEpoch {
+  return metapb.RegionEpoch({ confVer: epoch?.confVer ?? 0, version: epoch?.version ?? 0 });
+}
+
+export function clonePeer(peer: metapb.Peer): metapb.Peer {
+  return metapb.Peer({ id: peer.id, storeId: peer.storeId });
+}
+
+/** A deep copy: nobody holding it can change the store's region by accident (or see later changes). */
+export function cloneRegion(region: metapb.Region): metapb.Region {
+  return metapb.Region({
+    id: region.id,
+    startKey: Uint8Array.from(region.startKey),
+    endKey: Uint8Array.from(region.endKey),
+    regionEpoch: cloneEpoch(region.regionEpoch),
+    peers: region.peers.map(clonePeer),
+  });
+}
+
+/** True when `epoch` is older than `current` in either counter. */
+export function isEpochStale(epoch: metapb.RegionEpoch | undefined, current: metapb.RegionEpoch | undefined): boolean {
+  const e = cloneEpoch(epoch);
+  const c = cloneEpoch(current);
+  return e.version < c.version || e.confVer < c.confVer;
+}
+
+export function findPeerOnStore(region: metapb.Region, storeId: number): metapb.Peer | undefined {
+  return region.peers.find((p) => p.storeId === storeId);
+}
+
+export function findPeerById(region: metapb.Region, peerId: number): metapb.Peer | undefined {
+  return region.peers.find((p) => p.id === peerId);
+}
+
+/** The raft membership a region's peers make. */
+export function confStateFromRegion(region: metapb.Region): eraftpb.ConfState {
+  return eraftpb.ConfState({ nodes: region.peers.map((p) => p.id) });
+}
+
+/**
+ * Which epoch counters a command must match: data commands and splits depend on the range (version),
+ * membership changes and splits on the members (conf_ver); a log compaction depends on neither.
+ */
+export function epochChecksFor(req: raft_cmdpb.RaftCmdRequest): { version: boolean; confVer: boolean } {
+  const admin = req.adminRequest;
+  if (admin === undefined) return { version: true, confVer: false };
+  switch (admin.cmdType) {
+    case raft_cmdpb.AdminCmdType.ChangePeer:
+      return { version: false, confVer: true };
+    case raft_cmdpb.AdminCmdType.Split:
+    case raft_cmdpb.AdminCmdType.TransferLeader:
+      return { version: true, confVer: true };
+    default:
+      return { version: false, confVer: false };
+  }
+}
+
+/** True when the command's epoch does not match the region's in a counter the command depends on. */
+export function epochMismatch(req: raft_cmdpb.RaftCmdRequest, region: metapb.Region): boolean {
+  const checks = epochChecksFor(req);
+  if (!checks.version && !checks.confVer) return false;
+  const from = cloneEpoch(req.header?.regionEpoch);
+  const current = cloneEpoch(region.regionEpoch);
+  return (checks.confVer && from.confVer !== current.confVer) || (checks.version && from.version !== current.version);
+}
+
+export function isVoteMessage(m: eraftpb.Message): boolean {
+  return m.msgType === MessageType.MsgRequestVote;
+}
+
+/**
+ * A message that may create a peer on a store that has none for the region yet: a vote request, or a
+ * heartbeat from a leader that knows nothing of the target's log (commit 0).
+ */
+export function isInitialMessage(m: eraftpb.Message): boolean {
+  return m.msgType === MessageType.MsgRequestVote || (m.msgType === MessageType.MsgHeartbeat && m.commit === 0);
+}
+
+/** The first vote of a freshly split region (its log starts at the initial term). */
+export function isFirstVoteMessage(m: eraftpb.Message): boolean {
+  return isVoteMessage(m) && m.term === RAFT_INIT_LOG_TERM + 1;
+}
+
+/** Text for logs: "1:[61, 62)". */
+export function describeRegion(region: metapb.Region): string {
+  const key = (k: Uint8Array) => (k.length === 0 ? '' : Buffer.from(k).toString('hex'));
+  const e = cloneEpoch(region.regionEpoch);
+  return `${region.id}:[${key(region.startKey)}, ${key(region.endKey) || '+inf'}) v${e.version}/c${e.confVer} peers=${region.peers
+    .map((p) => `${p.id}@${p.storeId}`)
+    .join(',')}`;
+}

@@ -1,0 +1,223 @@
+/**
+ * A peer: this store's member of one region's raft group. It owns the raft group (RawNode), its storage,
+ * the callbacks of the commands it proposed, and a cache of the other members (to address messages).
+ * What a peer does with messages, ticks, commands and Readies is in peer-msg-handler.ts and apply.ts.
+ */
+import { eraftpb, metapb, raft_serverpb, schedulerpb } from '#proto';
+import { RawNode } from '../../raft/rawnode.ts';
+import { StateType } from '../../raft/raft.ts';
+import type { Logger } from '../../util/log.ts';
+import type { Callback } from './callback.ts';
+import { errorResponse, staleCommandError } from './cmd-resp.ts';
+import type { StoreContext } from './context.ts';
+import { PeerStorage } from './peer-storage.ts';
+import { cloneEpoch, clonePeer, cloneRegion, findPeerById, findPeerOnStore, isInitialMessage } from './region-util.ts';
+
+/** A command this peer proposed, waiting for its entry (index, term) to be applied. */
+export interface Proposal {
+  index: number;
+  term: number;
+  cb: Callback;
+}
+
+export class PeerCreateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PeerCreateError';
+  }
+}
+
+export class Peer {
+  /** This peer (id and store). */
+  readonly meta: metapb.Peer;
+  readonly regionId: number;
+  readonly storage: PeerStorage;
+  readonly raftGroup: RawNode;
+  /** Proposals waiting for their entry, in increasing index order (see addProposal). */
+  proposals: Proposal[] = [];
+  /** Log GC has been scheduled for every entry below this index. */
+  lastCompactedIdx = 0;
+  /** The highest compact index this peer proposed as leader (so a pending CompactLog is not proposed again). */
+  lastProposedCompactIndex = 0;
+  /** Set when the peer is destroyed or the store stops: it handles nothing any more. */
+  stopped = false;
+  /** Bytes written since the last split check (3B). */
+  sizeDiffHint = 0;
+  /** The region's size as last measured by the split checker (3B). */
+  approximateSize: number | undefined;
+  readonly logger: Logger;
+  /** Other members of the group, by peer id (members learned from messages too, before the region says so). */
+  private readonly peerCache = new Map<number, metapb.Peer>();
+
+  private constructor(meta: metapb.Peer, storage: PeerStorage, raftGroup: RawNode, logger: Logger) {
+    this.meta = meta;
+    this.regionId = storage.region.id;
+    this.storage = storage;
+    this.raftGroup = raftGroup;
+    this.logger = logger;
+  }
+
+  /**
+   * Creates the peer of `region` on this store (bootstrap, restart, split): the region must list a peer on
+   * this store. Its raft group starts from the persisted state.
+   */
+  static async createFromRegion(ctx: StoreContext, region: metapb.Region): Promise<Peer> {
+    const meta = findPeerOnStore(region, ctx.storeId);
+    if (meta === undefined) {
+      throw new PeerCreateError(`region ${region.id} has no peer on store ${ctx.storeId}`);
+    }
+    return Peer.create(ctx, region, clonePeer(meta));
+  }
+
+  /**
+   * Creates an empty peer for a region this store does not know yet, because a message was sent to it
+   * (a member added by a conf change): it knows only its region id and peer id, and waits for a snapshot.
+   */
+  static async replicate(ctx: StoreContext, regionId: number, meta: metapb.Peer): Promise<Peer> {
+    const region = metapb.Region({ id: regionId, regionEpoch: metapb.RegionEpoch({ confVer: 0, version: 0 }) });
+    return Peer.create(ctx, region, clonePeer(meta));
+  }
+
+  private static async create(ctx: StoreContext, region: metapb.Region, meta: metapb.Peer): Promise<Peer> {
+    if (meta.id === 0) throw new PeerCreateError(`region ${region.id}: invalid peer id 0`);
+    const logger = ctx.logger.with('region', region.id).with('peer', meta.id);
+    const storage = await PeerStorage.open(ctx.engines, region, { runner: ctx, logger });
+    const raftGroup = new RawNode({
+      id: meta.id,
+      electionTick: ctx.cfg.raftElectionTimeoutTicks,
+      heartbeatTick: ctx.cfg.raftHeartbeatTicks,
+      applied: storage.appliedIndex(),
+      storage,
+      random: ctx.runtime.random,
+    });
+    const peer = new Peer(meta, storage, raftGroup, logger);
+    // A region with a single member (this one) needs no election: become leader at once.
+    if (region.peers.length === 1 && region.peers[0]!.storeId === ctx.storeId) peer.raftGroup.campaign();
+    logger.info('peer created', { initialized: storage.isInitialized(), applied: storage.appliedIndex() });
+    return peer;
+  }
+
+  region(): metapb.Region {
+    return this.storage.region;
+  }
+
+  /** Replace the region (the caller has persisted it and updates the store's region map). */
+  setRegion(region: metapb.Region): void {
+    this.storage.setRegion(region);
+  }
+
+  isInitialized(): boolean {
+    return this.storage.isInitialized();
+  }
+
+  get peerId(): number {
+    return this.meta.id;
+  }
+
+  get storeId(): number {
+    return this.meta.storeId;
+  }
+
+  isLeader(): boolean {
+    return this.raftGroup.raft.state === StateType.Leader;
+  }
+
+  leaderId(): number {
+    return this.raftGroup.raft.lead;
+  }
+
+  term(): number {
+    return this.raftGroup.raft.term;
+  }
+
+  /**
+   * Records a proposal, keeping the list ordered by index. A new proposal normally has the largest index;
+   * after this peer lost and regained leadership its log may be shorter than its oldest waiting proposals,
+   * and both stay: whichever entry is applied at an index decides which of them (if any) succeeded.
+   */
+  addProposal(p: Proposal): void {
+    let at = this.proposals.length;
+    while (at > 0 && this.proposals[at - 1]!.index > p.index) at--;
+    this.proposals.splice(at, 0, p);
+  }
+
+  /** The index the next proposal will get. */
+  nextProposalIndex(): number {
+    return this.raftGroup.raft.raftLog.lastIndex() + 1;
+  }
+
+  insertPeerCache(peer: metapb.Peer): void {
+    this.peerCache.set(peer.id, clonePeer(peer));
+  }
+
+  removePeerCache(peerId: number): void {
+    this.peerCache.delete(peerId);
+  }
+
+  /** The member with id `peerId` (from the cache, else the region), or undefined if unknown. */
+  getPeerFromCache(peerId: number): metapb.Peer | undefined {
+    const cached = this.peerCache.get(peerId);
+    if (cached !== undefined) return cached;
+    const inRegion = findPeerById(this.region(), peerId);
+    if (inRegion !== undefined) this.insertPeerCache(inRegion);
+    return inRegion;
+  }
+
+  /** Wraps raft messages with routing facts and hands them to the transport. */
+  sendRaftMessages(ctx: StoreContext, messages: eraftpb.Message[]): void {
+    for (const m of messages) {
+      const to = this.getPeerFromCache(m.to);
+      if (to === undefined) {
+        this.logger.warn('cannot send: unknown peer', { to: m.to, type: eraftpb.MessageType[m.msgType] });
+        continue;
+      }
+      const region = this.region();
+      const msg = raft_serverpb.RaftMessage({
+        regionId: this.regionId,
+        fromPeer: clonePeer(this.meta),
+        toPeer: clonePeer(to),
+        message: m,
+        regionEpoch: cloneEpoch(region.regionEpoch),
+      });
+      // A message that may create the target peer carries the range, so the target's store can check it
+      // against its own regions first (3B).
+      if (this.isInitialized() && isInitialMessage(m)) {
+        msg.startKey = Uint8Array.from(region.startKey);
+        msg.endKey = Uint8Array.from(region.endKey);
+      }
+      ctx.transport.send(to.storeId, msg);
+    }
+  }
+
+  /** Members whose log is so far behind that they need a snapshot (only a leader knows). */
+  collectPendingPeers(): metapb.Peer[] {
+    const pending: metapb.Peer[] = [];
+    const truncated = this.storage.truncatedIndex();
+    for (const [id, progress] of this.raftGroup.getProgress()) {
+      if (id === this.peerId || progress.match >= truncated) continue;
+      const peer = this.getPeerFromCache(id);
+      if (peer !== undefined) pending.push(clonePeer(peer));
+    }
+    return pending;
+  }
+
+  /** Tell the scheduler about this region (leaders only, the caller checks). */
+  heartbeatScheduler(ctx: StoreContext): void {
+    ctx.scheduler.regionHeartbeat(
+      schedulerpb.RegionHeartbeatRequest({
+        region: cloneRegion(this.region()),
+        leader: clonePeer(this.meta),
+        pendingPeers: this.collectPendingPeers(),
+        approximateSize: this.approximateSize ?? 0,
+      }),
+    );
+  }
+
+  /** Answer every waiting proposal with `error` (the peer is going away or the store stops). */
+  answerAllProposals(error = staleCommandError('the peer stopped before the command was applied')): void {
+    const proposals = this.proposals;
+    this.proposals = [];
+    for (const p of proposals) p.cb.done({ response: errorResponse(error, this.term()) });
+  }
+}
+

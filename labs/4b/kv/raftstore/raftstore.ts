@@ -1,0 +1,304 @@
+/**
+ * The raftstore: one store's actor. It hosts a peer for every region the store holds, drives their raft
+ * groups with ticks, routes raft messages from other stores and commands from clients to them, and handles
+ * their Readies. Everything runs as jobs of the injected Runtime (one at a time); slow work (snapshot
+ * generation, raft log GC) runs in background tasks that report back with runtime.post.
+ *
+ * Regions are loaded at start from their persisted region states (never from configuration), so a restarted
+ * store comes back with exactly the regions and members it had.
+ */
+import { decode, raft_cmdpb, raft_serverpb, schedulerpb } from '#proto';
+import type { Runtime, TimerHandle, Transport } from '../../runtime/runtime.ts';
+import { rootLogger, type Logger } from '../../util/log.ts';
+import { onceCallback, type Callback, type CommandResult } from './callback.ts';
+import { errorResponse, otherError, regionNotFoundError } from './cmd-resp.ts';
+import { validateConfig, type RaftstoreConfig } from './config.ts';
+import { StoreContext } from './context.ts';
+import type { Engines } from './engines.ts';
+import { decodeRegionMetaKey, isRegionStateSuffix, REGION_META_RANGE } from './keys.ts';
+import { getStoreIdent } from './meta.ts';
+import { Peer } from './peer.ts';
+import { PeerMsgHandler } from './peer-msg-handler.ts';
+import { cloneRegion } from './region-util.ts';
+import { Router } from './router.ts';
+import type { SchedulerClient } from './scheduler-client.ts';
+import { StoreMeta } from './store-meta.ts';
+import { StoreWorker } from './store-worker.ts';
+
+export type { CommandResult } from './callback.ts';
+
+export interface RaftstoreDeps {
+  storeId: number;
+  runtime: Runtime;
+  transport: Transport<raft_serverpb.RaftMessage>;
+  engines: Engines;
+  scheduler: SchedulerClient;
+  config: RaftstoreConfig;
+}
+
+/** The store cannot start: not bootstrapped, another store's engines, or a broken persisted state. */
+export class RaftstoreStartError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RaftstoreStartError';
+  }
+}
+
+/** At most this many rounds of Ready handling per job; what is left waits for the next job (a tick comes soon). */
+const MAX_READY_ROUNDS = 8;
+
+export class Raftstore {
+  private readonly ctx: StoreContext;
+  private readonly storeWorker: StoreWorker;
+  private readonly timers: TimerHandle[] = [];
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(ctx: StoreContext) {
+    this.ctx = ctx;
+    this.storeWorker = new StoreWorker(ctx);
+  }
+
+  /** Loads every region with a persisted region state, then starts ticking and listening. */
+  static async start(deps: RaftstoreDeps): Promise<Raftstore> {
+    validateConfig(deps.config);
+    const ident = await getStoreIdent(deps.engines.kv);
+    if (ident === undefined) throw new RaftstoreStartError(`store ${deps.storeId} is not bootstrapped (no store ident in its kv engine)`);
+    if (ident.storeId !== deps.storeId) {
+      throw new RaftstoreStartError(`these engines belong to store ${ident.storeId}, not to store ${deps.storeId}`);
+    }
+    const logger: Logger = rootLogger.with('store', deps.storeId);
+    const ctx = new StoreContext({
+      storeId: deps.storeId,
+      cfg: deps.config,
+      engines: deps.engines,
+      transport: deps.transport,
+      scheduler: deps.scheduler,
+      runtime: deps.runtime,
+      storeMeta: new StoreMeta(),
+      router: new Router(),
+      logger,
+    });
+    const store = new Raftstore(ctx);
+    await store.loadPeers();
+    store.startWorking();
+    logger.info('raftstore started', { regions: ctx.router.regionIds().join(',') });
+    return store;
+  }
+
+  /** Creates a peer for every region state in the kv engine (tombstones excepted). */
+  private async loadPeers(): Promise<void> {
+    const ctx = this.ctx;
+    const states: raft_serverpb.RegionLocalState[] = [];
+    const it = ctx.engines.kv.iterMeta({ end: REGION_META_RANGE.end });
+    try {
+      for (await it.seek(REGION_META_RANGE.start); it.valid(); await it.next()) {
+        const { key, value } = it.item();
+        if (!isRegionStateSuffix(decodeRegionMetaKey(key).suffix)) continue;
+        states.push(decode('raft_serverpb.RegionLocalState', value));
+      }
+    } finally {
+      await it.close();
+    }
+    for (const state of states) {
+      const region = state.region;
+      if (region === undefined) throw new RaftstoreStartError('a persisted region state has no region');
+      if (state.state === raft_serverpb.PeerState.Tombstone) {
+        // TODO(3B): clear what a destroyed peer may have left behind (its raft log and raft state).
+        continue;
+      }
+      let peer: Peer;
+      try {
+        peer = await Peer.createFromRegion(ctx, region);
+      } catch (err) {
+        throw new RaftstoreStartError(`store ${ctx.storeId} cannot load region ${region.id}: ${(err as Error).message}`, { cause: err });
+      }
+      ctx.router.register(peer);
+      ctx.storeMeta.setRegion(peer.region());
+      ctx.storeMeta.insertRange(peer.region());
+    }
+  }
+
+  private startWorking(): void {
+    const { ctx } = this;
+    const { cfg, runtime } = ctx;
+    ctx.transport.listen((msg) => this.job(() => this.storeWorker.onRaftMessage(msg)));
+    // Stores do not start in the same instant in real life, so their ticks are not in phase: give the raft
+    // tick a random phase, or stores started together would time out (and split votes) in lockstep.
+    const phase = runtime.random.nextInt(cfg.raftBaseTickIntervalMs);
+    this.timers.push(
+      runtime.setTimer(
+        phase,
+        () => {
+          if (this.stopped) return;
+          this.timers.push(
+            runtime.every(cfg.raftBaseTickIntervalMs, () => this.job(() => this.forEachPeer((h) => h.onRaftBaseTick())), 'raft tick'),
+          );
+        },
+        'raft tick phase',
+      ),
+      runtime.every(cfg.raftLogGcTickIntervalMs, () => this.job(() => this.forEachPeer((h) => h.onRaftGcLogTick())), 'raft log gc tick'),
+      runtime.every(
+        cfg.schedulerHeartbeatTickIntervalMs,
+        () => this.job(() => this.forEachPeer((h) => h.onSchedulerHeartbeatTick())),
+        'region heartbeat tick',
+      ),
+      runtime.every(
+        cfg.splitRegionCheckTickIntervalMs,
+        () => this.job(() => this.forEachPeer((h) => h.onSplitRegionCheckTick())),
+        'split check tick',
+      ),
+      runtime.every(cfg.schedulerStoreHeartbeatTickIntervalMs, () => this.job(() => this.storeHeartbeat()), 'store heartbeat tick'),
+    );
+    ctx.scheduler.onRegionHeartbeatResponse((resp) => this.job(() => this.onRegionHeartbeatResponse(resp)));
+    // The peers' first Readies (a single-member region campaigned already) are handled by a first job.
+    for (const peer of ctx.router.all()) ctx.markDirty(peer);
+    runtime.post('raftstore start', () => this.job(() => undefined));
+  }
+
+  /** Runs `work` as the body of an actor job, then handles the Readies it caused. */
+  private async job(work: () => void | Promise<void>): Promise<void> {
+    if (this.stopped) return;
+    await work();
+    await this.handleReadies();
+  }
+
+  private forEachPeer(fn: (handler: PeerMsgHandler) => void): void {
+    for (const peer of this.ctx.router.all()) {
+      if (!peer.stopped) fn(new PeerMsgHandler(peer, this.ctx));
+    }
+  }
+
+  private async handleReadies(): Promise<void> {
+    const ctx = this.ctx;
+    for (let round = 0; round < MAX_READY_ROUNDS && ctx.dirty.size > 0; round++) {
+      const peers = [...ctx.dirty].sort((a, b) => a.regionId - b.regionId);
+      ctx.dirty.clear();
+      for (const peer of peers) {
+        if (peer.stopped) continue;
+        const handler = new PeerMsgHandler(peer, ctx);
+        await handler.handleRaftReady();
+        if (!peer.stopped && peer.raftGroup.hasReady()) ctx.markDirty(peer);
+      }
+    }
+  }
+
+  private storeHeartbeat(): void {
+    const ctx = this.ctx;
+    ctx.scheduler.storeHeartbeat(
+      schedulerpb.StoreHeartbeatRequest({
+        stats: schedulerpb.StoreStats({
+          storeId: ctx.storeId,
+          regionCount: ctx.storeMeta.regions.size,
+        }),
+      }),
+    );
+  }
+
+  private onRegionHeartbeatResponse(resp: schedulerpb.RegionHeartbeatResponse): void {
+    // TODO(3B): turn the scheduler's operator into an admin command (ChangePeer or TransferLeader) for the region.
+    if (resp.changePeer !== undefined || resp.transferLeader !== undefined) {
+      this.ctx.logger.debug('scheduler operator ignored (operators come with 3B)', { region: resp.regionId });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // The contract with clients and tests
+
+  /**
+   * Routes a command to its region's peer on this store; resolves once it is applied, or refused/answered
+   * with an error (in response.header.error). Call it from outside the actor: it posts itself into the actor.
+   */
+  sendCommand(req: raft_cmdpb.RaftCmdRequest): Promise<CommandResult> {
+    return new Promise<CommandResult>((resolve) => {
+      const cb = onceCallback(resolve);
+      const regionId = req?.header?.regionId ?? 0;
+      if (this.stopped || this.stopping !== undefined) {
+        cb.done({ response: errorResponse(otherError(`store ${this.ctx.storeId} is stopping`)) });
+        return;
+      }
+      this.ctx.runtime.post(`command for region ${regionId}`, () =>
+        this.job(() => this.onRaftCommand(req, cb)).finally(() => {
+          if (!cb.answered && this.stopped) cb.done({ response: errorResponse(otherError(`store ${this.ctx.storeId} stopped`)) });
+        }),
+      );
+    });
+  }
+
+  private onRaftCommand(req: raft_cmdpb.RaftCmdRequest, cb: Callback): void {
+    const header = req?.header;
+    if (header === undefined) {
+      cb.done({ response: errorResponse(otherError('the command has no header')) });
+      return;
+    }
+    const peer = this.ctx.router.get(header.regionId);
+    if (peer === undefined) {
+      cb.done({ response: errorResponse(regionNotFoundError(header.regionId)) });
+      return;
+    }
+    new PeerMsgHandler(peer, this.ctx).proposeRaftCommand(req, cb);
+  }
+
+  /**
+   * Graceful stop: no more ticks, messages or commands; waiting commands are answered with an error; resolves
+   * once the background tasks have finished. The caller closes the engines afterwards.
+   */
+  stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    this.stopping = new Promise<void>((resolve) => {
+      this.ctx.runtime.post('raftstore stop', () => {
+        const ctx = this.ctx;
+        this.stopped = true;
+        ctx.stopping = true;
+        for (const timer of this.timers) timer.cancel();
+        ctx.transport.listen(() => undefined);
+        for (const peer of ctx.router.all()) {
+          peer.answerAllProposals(otherError(`store ${ctx.storeId} stopped before the command was applied`));
+          peer.stopped = true;
+          peer.storage.cancelSnapshotGeneration();
+        }
+        ctx.whenIdle(resolve);
+        ctx.logger.info('raftstore stopping');
+      });
+    });
+    return this.stopping;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Read-only inspection (tests)
+
+  get storeId(): number {
+    return this.ctx.storeId;
+  }
+
+  regionIds(): number[] {
+    return this.ctx.router.regionIds();
+  }
+
+  regionOf(regionId: number): ReturnType<typeof cloneRegion> | undefined {
+    const peer = this.ctx.router.get(regionId);
+    return peer === undefined ? undefined : cloneRegion(peer.region());
+  }
+
+  isLeader(regionId: number): boolean {
+    return this.ctx.router.get(regionId)?.isLeader() ?? false;
+  }
+
+  applyStateOf(regionId: number): { appliedIndex: number; truncatedIndex: number; truncatedTerm: number } | undefined {
+    const peer = this.ctx.router.get(regionId);
+    if (peer === undefined) return undefined;
+    return {
+      appliedIndex: peer.storage.appliedIndex(),
+      truncatedIndex: peer.storage.truncatedIndex(),
+      truncatedTerm: peer.storage.truncatedTerm(),
+    };
+  }
+
+  /** The peer of region `regionId` on this store: its raft term and leader as this peer sees them (tests, debugging). */
+  raftStatusOf(regionId: number): { peerId: number; term: number; leaderId: number; lastIndex: number; commit: number } | undefined {
+    const peer = this.ctx.router.get(regionId);
+    if (peer === undefined) return undefined;
+    const raft = peer.raftGroup.raft;
+    return { peerId: peer.peerId, term: raft.term, leaderId: raft.lead, lastIndex: raft.raftLog.lastIndex(), commit: raft.raftLog.committed };
+  }
+}

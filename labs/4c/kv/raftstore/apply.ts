@@ -1,0 +1,271 @@
+/**
+ * Applying committed entries to the kv engine, and answering the proposals waiting for them.
+ *
+ * An Applier handles the committed entries of one Ready. Their writes go into one kv write batch together
+ * with the apply state (the last applied index), so the data and "how far we applied" can never disagree
+ * after a crash. Reads (Get, Snap) must see everything applied before them, so they first write out the
+ * batch so far. Callbacks are answered only after the batch holding their effects is written.
+ *
+ * Every entry is checked again as it is applied (the region may have changed since it was proposed):
+ * the command's epoch must still match (else EpochNotMatch) and its keys must lie in the region (else
+ * KeyNotInRegion). A Snap has no key, so it is not key-checked; its response carries a copy of the region.
+ */
+import { decode, eraftpb, metapb, raft_cmdpb } from '#proto';
+import { NotImplemented } from '../../util/not-implemented.ts';
+import { WriteBatch } from '../storage/engine.ts';
+import { isColumnFamily, type ColumnFamily } from '../storage/storage.ts';
+import type { Callback, CommandResult } from './callback.ts';
+import {
+  epochNotMatchError,
+  errorResponse,
+  keyNotInRegionError,
+  newCmdResponse,
+  otherError,
+  staleCommandError,
+} from './cmd-resp.ts';
+import type { StoreContext } from './context.ts';
+import { writeApplyState } from './meta.ts';
+import type { Peer } from './peer.ts';
+import type { PeerMsgHandler } from './peer-msg-handler.ts';
+import { cloneEpoch, cloneRegion, epochMismatch, keyInRegion } from './region-util.ts';
+import { RegionReader } from './region-reader.ts';
+import type { errorpb } from '#proto';
+
+const { CmdType, AdminCmdType } = raft_cmdpb;
+
+/** The key a data request touches (undefined for Snap, which reads the whole region). */
+function keyOf(req: raft_cmdpb.Request): Uint8Array | undefined {
+  switch (req.cmdType) {
+    case CmdType.Get:
+      return req.get?.key;
+    case CmdType.Put:
+      return req.put?.key;
+    case CmdType.Delete:
+      return req.delete?.key;
+    default:
+      return undefined;
+  }
+}
+
+function cfOf(req: raft_cmdpb.Request): string | undefined {
+  switch (req.cmdType) {
+    case CmdType.Get:
+      return req.get?.cf;
+    case CmdType.Put:
+      return req.put?.cf;
+    case CmdType.Delete:
+      return req.delete?.cf;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Checks data requests against `region`: each is well formed (its body present, a known column family)
+ * and its key lies in the region. Returns the first problem as a region error, or undefined.
+ */
+export function checkRequests(requests: raft_cmdpb.Request[], region: metapb.Region): errorpb.Error | undefined {
+  for (const r of requests) {
+    switch (r.cmdType) {
+      case CmdType.Get:
+      case CmdType.Put:
+      case CmdType.Delete: {
+        const key = keyOf(r);
+        const cf = cfOf(r);
+        if (key === undefined || cf === undefined) return otherError(`${CmdType[r.cmdType]} request without its body`);
+        if (!isColumnFamily(cf)) return otherError(`unknown column family ${JSON.stringify(cf)}`);
+        if (r.cmdType === CmdType.Put && r.put!.value === undefined) return otherError('Put request without a value');
+        if (!keyInRegion(key, region)) return keyNotInRegionError(key, region);
+        break;
+      }
+      case CmdType.Snap:
+        break; // no key: a Snap reads the whole region
+      default:
+        return otherError(`unknown request type ${String(r.cmdType)}`);
+    }
+  }
+  return undefined;
+}
+
+export class Applier {
+  private kvWB = new WriteBatch();
+  /** The last entry whose effects are in kvWB or already written. */
+  private applied: number;
+  /** Answers to deliver once the batch holding their effects is written. */
+  private answers: Array<() => void> = [];
+  /** Work to do once the batch is written (e.g. deleting compacted log keys). */
+  private afterWrite: Array<() => void> = [];
+
+  constructor(
+    private readonly peer: Peer,
+    private readonly ctx: StoreContext,
+    private readonly handler: PeerMsgHandler,
+  ) {
+    this.applied = peer.storage.appliedIndex();
+  }
+
+  /** Applies `entries` (committed, in order), persists the apply state with the data, answers the proposals. */
+  async applyEntries(entries: eraftpb.Entry[]): Promise<void> {
+    for (const entry of entries) {
+      if (this.peer.stopped) break; // destroyed by an earlier entry (3B): nothing more may be written for it
+      if (entry.index <= this.applied) continue;
+      if (entry.entryType === eraftpb.EntryType.EntryConfChange) this.applyConfChange(entry);
+      else if (entry.data.length > 0) await this.applyNormalEntry(entry);
+      this.applied = entry.index;
+    }
+    await this.flush();
+  }
+
+  /**
+   * Writes the batch so far with the apply state (applied index = the last entry fully handled), then
+   * delivers the answers and runs the after-write work.
+   */
+  private async flush(): Promise<void> {
+    const storage = this.peer.storage;
+    if (!this.kvWB.isEmpty() || this.applied !== storage.applyState.appliedIndex) {
+      if (!this.peer.stopped) {
+        storage.applyState.appliedIndex = this.applied;
+        writeApplyState(this.kvWB, this.peer.regionId, storage.applyState);
+      }
+      const batch = this.kvWB;
+      this.kvWB = new WriteBatch();
+      await this.ctx.engines.kv.write(batch);
+    }
+    const answers = this.answers;
+    const after = this.afterWrite;
+    this.answers = [];
+    this.afterWrite = [];
+    for (const answer of answers) answer();
+    for (const work of after) work();
+  }
+
+  /**
+   * The callback waiting for `entry`, if this peer proposed it. Every proposal at a smaller index, or at this
+   * index but of another term, can never be applied any more (another entry took its place): it is answered
+   * StaleCommand. Proposals at later indexes keep waiting.
+   */
+  private takeProposal(entry: eraftpb.Entry): Callback | undefined {
+    const peer = this.peer;
+    let mine: Callback | undefined;
+    while (peer.proposals.length > 0 && peer.proposals[0]!.index <= entry.index) {
+      const p = peer.proposals.shift()!;
+      if (p.index === entry.index && p.term === entry.term && mine === undefined) mine = p.cb;
+      else this.answer(p.cb, { response: errorResponse(staleCommandError(), peer.term()) });
+    }
+    return mine;
+  }
+
+  /** Queue `result` for `cb`, delivered once the current batch is written. */
+  private answer(cb: Callback, result: CommandResult): void {
+    this.answers.push(() => cb.done(result));
+  }
+
+  private async applyNormalEntry(entry: eraftpb.Entry): Promise<void> {
+    const cb = this.takeProposal(entry);
+    let req: raft_cmdpb.RaftCmdRequest;
+    try {
+      req = decode('raft_cmdpb.RaftCmdRequest', entry.data);
+    } catch (err) {
+      this.peer.logger.error('skipping an entry that is not a raft command', { index: entry.index, error: (err as Error).message });
+      if (cb !== undefined) this.answer(cb, { response: errorResponse(otherError('the command could not be decoded'), this.peer.term()) });
+      return;
+    }
+    const result = await this.execute(entry, req, cb !== undefined);
+    if (cb !== undefined) this.answer(cb, result);
+    else void result.reader?.close();
+  }
+
+  /**
+   * Executes a command against the current region. `wantResult`: someone waits for the answer (only the
+   * proposer reads values and takes a snapshot; every peer applies the writes).
+   */
+  private async execute(entry: eraftpb.Entry, req: raft_cmdpb.RaftCmdRequest, wantResult: boolean): Promise<CommandResult> {
+    const peer = this.peer;
+    const region = peer.region();
+    if (epochMismatch(req, region)) {
+      const e = cloneEpoch(region.regionEpoch);
+      return { response: errorResponse(epochNotMatchError(`region ${region.id} is at epoch v${e.version}/c${e.confVer} now`, [region]), peer.term()) };
+    }
+    if (req.adminRequest !== undefined) return this.executeAdmin(entry, req.adminRequest);
+    const problem = checkRequests(req.requests, region);
+    if (problem !== undefined) return { response: errorResponse(problem, peer.term()) };
+
+    const response = newCmdResponse(peer.term());
+    let reader: RegionReader | undefined;
+    for (const r of req.requests) {
+      switch (r.cmdType) {
+        case CmdType.Get: {
+          const { cf, key } = r.get!;
+          let value: Uint8Array = new Uint8Array(0);
+          if (wantResult) {
+            await this.flush();
+            value = (await this.ctx.engines.kv.getCF(cf as ColumnFamily, key)) ?? value;
+          }
+          response.responses.push(raft_cmdpb.Response({ cmdType: CmdType.Get, get: raft_cmdpb.GetResponse({ value }) }));
+          break;
+        }
+        case CmdType.Put: {
+          const { cf, key, value } = r.put!;
+          this.kvWB.putCF(cf as ColumnFamily, key, value);
+          peer.sizeDiffHint += key.length + value.length;
+          response.responses.push(raft_cmdpb.Response({ cmdType: CmdType.Put, put: raft_cmdpb.PutResponse() }));
+          break;
+        }
+        case CmdType.Delete: {
+          const { cf, key } = r.delete!;
+          this.kvWB.deleteCF(cf as ColumnFamily, key);
+          peer.sizeDiffHint = Math.max(0, peer.sizeDiffHint - key.length);
+          response.responses.push(raft_cmdpb.Response({ cmdType: CmdType.Delete, delete: raft_cmdpb.DeleteResponse() }));
+          break;
+        }
+        case CmdType.Snap: {
+          if (wantResult) {
+            await this.flush();
+            void reader?.close();
+            reader = new RegionReader(this.ctx.engines.kv.snapshot(), region);
+          }
+          response.responses.push(
+            raft_cmdpb.Response({ cmdType: CmdType.Snap, snap: raft_cmdpb.SnapResponse({ region: cloneRegion(region) }) }),
+          );
+          break;
+        }
+        default:
+          break; // rejected by checkRequests
+      }
+    }
+    return { response, reader };
+  }
+
+  private executeAdmin(entry: eraftpb.Entry, admin: raft_cmdpb.AdminRequest): CommandResult {
+    const peer = this.peer;
+    const response = newCmdResponse(peer.term());
+    switch (admin.cmdType) {
+      case AdminCmdType.CompactLog: {
+        const compact = admin.compactLog;
+        if (compact === undefined) break;
+        if (peer.storage.compactTo(compact.compactIndex, compact.compactTerm)) {
+          this.afterWrite.push(() => this.handler.scheduleCompactLog(compact.compactIndex));
+        }
+        response.adminResponse = raft_cmdpb.AdminResponse({ cmdType: AdminCmdType.CompactLog, compactLog: raft_cmdpb.CompactLogResponse() });
+        return { response };
+      }
+      case AdminCmdType.Split:
+        // TODO(3B): split the region at the split key: new region with the new ids, both versions bumped,
+        // both region states persisted in this batch, the new peer created and registered.
+        return { response: errorResponse(otherError('Split is not supported yet (Project 3B)'), peer.term()) };
+      default:
+        break;
+    }
+    this.peer.logger.warn('skipping an unknown admin command', { index: entry.index, type: String(admin.cmdType) });
+    return { response: errorResponse(otherError(`unknown admin command ${String(admin.cmdType)}`), peer.term()) };
+  }
+
+  private applyConfChange(entry: eraftpb.Entry): void {
+    // TODO(3B): decode the ConfChange (its context holds the admin RaftCmdRequest), check the epoch, add or
+    // remove the peer in the region (conf_ver + 1, persisted), update the peer cache, call
+    // raftGroup.applyConfChange, destroy this peer if it was removed, and tell the scheduler at once.
+    const cb = this.takeProposal(entry);
+    this.peer.logger.warn('conf change entries are not supported yet (Project 3B)', { index: entry.index });
+    if (cb !== undefined) this.answer(cb, { response: errorResponse(otherError('conf change is not supported yet (Project 3B)'), this.peer.term()) });
+  }
+}
