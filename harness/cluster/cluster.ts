@@ -30,7 +30,7 @@ import { testConfig, type RaftstoreConfig } from '@impl/kv/raftstore/config.ts';
 import { closeEngines, openEngines, type Engines } from '@impl/kv/raftstore/engines.ts';
 import { bootstrapStore, prepareBootstrapRegion } from '@impl/kv/raftstore/bootstrap.ts';
 import type { ColumnFamily, StorageReader } from '@impl/kv/storage/storage.ts';
-import type { SeededRandom } from '@impl/util/prng.ts';
+import type { SeededRandom } from '../../reference/util/prng.ts';
 import {
   WaitTimeoutError,
   dropRandomly,
