@@ -97,13 +97,22 @@ export const DEFAULT_NETWORK = { minLatencyMs: 10, maxLatencyMs: 30 } as const;
 const MIN_ATTEMPTS = 10;
 /** How long one attempt waits for a store's answer (TinyKV: 1 s). */
 const ATTEMPT_TIMEOUT_MS = 1000;
+/**
+ * Virtual time a client's request takes to reach a store and its answer to come back, on top of the store's
+ * own work: between CLIENT_HOP_MIN_MS and CLIENT_HOP_MAX_MS (seeded). Without it a region with one member
+ * would answer in zero virtual time, and a client could loop without virtual time ever moving on.
+ */
+const CLIENT_HOP_MIN_MS = 2;
+const CLIENT_HOP_MAX_MS = 6;
 /** Consecutive NotLeader hints followed without a pause, before the client sleeps a little. */
 const FREE_HOPS = 3;
 /** Polling of the scheduler and of engines, in TinyKV's counts and intervals. */
-const REGION_POLLS = 100;
+const REGION_WAIT_MS = 10_000;
 const REGION_POLL_MS = 20;
 const LEADER_POLLS = 500;
 const LEADER_POLL_MS = 10;
+/** How long a membership change may take by default (TinyKV: 500 polls 10 ms apart). */
+const MEMBERSHIP_WAIT_MS = 5000;
 const ENGINE_POLLS = 300;
 const ENGINE_POLL_MS = 20;
 
@@ -149,6 +158,11 @@ export class Cluster {
         kill: (instance) => this.killInstance(id, instance),
       });
     }
+  }
+
+  /** Deadline of one client request in virtual ms (ClusterOptions.requestTimeoutMs). */
+  get requestDeadlineMs(): number {
+    return this.requestTimeoutMs;
   }
 
   /** The temporary directory holding the stores' engines (undefined before start and after shutdown). */
@@ -336,22 +350,29 @@ export class Cluster {
     return undefined;
   }
 
-  private async regionInfoForKey(key: Uint8Array): Promise<RegionInfo> {
-    for (let i = 0; i < REGION_POLLS; i++) {
+  /**
+   * Poll the scheduler every 20 virtual ms for the region holding `key`, for up to `waitMs` (default 10 s, as
+   * TinyKV's GetRegion). After a split the scheduler has a gap where the new region is, until the new
+   * region's leader reports it.
+   */
+  private async regionInfoForKey(key: Uint8Array, waitMs = REGION_WAIT_MS): Promise<RegionInfo> {
+    const started = this.sim.now();
+    for (;;) {
       const info = this.scheduler.getRegion(key);
       if (info !== undefined) return info;
+      if (this.sim.now() - started >= waitMs) throw new NoRegionError(showKey(key), waitMs);
       await this.sim.sleep(REGION_POLL_MS);
     }
-    throw new NoRegionError(showKey(key));
   }
 
-  private async regionInfoById(regionId: number): Promise<RegionInfo> {
-    for (let i = 0; i < REGION_POLLS; i++) {
+  private async regionInfoById(regionId: number, waitMs = REGION_WAIT_MS): Promise<RegionInfo> {
+    const started = this.sim.now();
+    for (;;) {
       const info = this.scheduler.getRegionById(regionId);
       if (info !== undefined) return info;
+      if (this.sim.now() - started >= waitMs) throw new ClusterCheckError(`the scheduler does not know region ${regionId} (waited ${waitMs} ms)`);
       await this.sim.sleep(REGION_POLL_MS);
     }
-    throw new ClusterCheckError(`the scheduler does not know region ${regionId}`);
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -366,7 +387,8 @@ export class Cluster {
     const what = describeRequests(key, reqs);
     return this.sendWithRetries(
       what,
-      () => this.regionInfoForKey(key),
+      // A request may wait for the scheduler to learn a new region as long as its deadline allows.
+      () => this.regionInfoForKey(key, Math.max(REGION_WAIT_MS, timeoutMs)),
       (region, peer) =>
         raft_cmdpb.RaftCmdRequest({
           header: raft_cmdpb.RaftRequestHeader({ regionId: region.id, regionEpoch: epochCopy(region), peer }),
@@ -380,7 +402,7 @@ export class Cluster {
   async adminRequest(regionId: number, admin: raft_cmdpb.AdminRequest, timeoutMs = this.requestTimeoutMs): Promise<CommandResult> {
     return this.sendWithRetries(
       `admin ${AdminCmdType[admin.cmdType] ?? admin.cmdType} on region ${regionId}`,
-      () => this.regionInfoById(regionId),
+      () => this.regionInfoById(regionId, Math.max(REGION_WAIT_MS, timeoutMs)),
       (region, peer) =>
         raft_cmdpb.RaftCmdRequest({
           header: raft_cmdpb.RaftRequestHeader({ regionId: region.id, regionEpoch: epochCopy(region), peer }),
@@ -461,8 +483,9 @@ export class Cluster {
     }
   }
 
-  /** One attempt: hand the command to store `storeId` and wait up to a second of virtual time. */
+  /** One attempt: after the client hop, hand the command to store `storeId` and wait up to a second of virtual time. */
   private async callCommand(storeId: number, req: raft_cmdpb.RaftCmdRequest, what: string): Promise<CallOutcome> {
+    await this.sim.sleep(CLIENT_HOP_MIN_MS + this.random.nextInt(CLIENT_HOP_MAX_MS - CLIENT_HOP_MIN_MS + 1));
     if (!this.sim.isUp(storeId)) return { kind: 'down' };
     const pending = this.sim.instance<StoreInstance>(storeId).raftstore.sendCommand(req);
     try {
@@ -566,6 +589,36 @@ export class Cluster {
     return values;
   }
 
+  /**
+   * Send data requests to `region` as the caller knows it (its id and epoch, not the scheduler's current
+   * view) at its leader, following NotLeader hints, for up to 5 virtual seconds (TinyKV's CallCommandOnLeader).
+   * Returns the region error of the first answer that is not NotLeader, or undefined if it succeeded.
+   */
+  async callOnLeader(region: metapb.Region, reqs: raft_cmdpb.Request[]): Promise<errorpb.Error | undefined> {
+    const what = `${describeRequests(new Uint8Array(0), reqs)} on ${showRegion(region)}`;
+    const started = this.sim.now();
+    let target = this.scheduler.leaderOf(region.id) ?? region.peers[0];
+    while (this.sim.now() - started < 5000) {
+      if (target === undefined) throw new ClusterCheckError(`${what}: the region has no peers`);
+      const req = raft_cmdpb.RaftCmdRequest({
+        header: raft_cmdpb.RaftRequestHeader({ regionId: region.id, regionEpoch: epochCopy(region), peer: target }),
+        requests: reqs,
+      });
+      const outcome = await this.callCommand(target.storeId, req, what);
+      if (outcome.kind === 'answered') {
+        void outcome.result.reader?.close();
+        const error = outcome.result.response.header?.error;
+        if (error?.notLeader === undefined) return error;
+        const hint = error.notLeader.leader;
+        target = hint !== undefined && hint.id !== 0 ? hint : region.peers[this.random.nextInt(region.peers.length)];
+      } else {
+        target = region.peers[this.random.nextInt(region.peers.length)];
+      }
+      await this.sim.sleep(10);
+    }
+    throw new ClusterCheckError(`${what}: no leader answered within 5000 virtual ms`);
+  }
+
   // ---------------------------------------------------------------------------------------------------
   // Membership and leadership (3B)
 
@@ -602,34 +655,44 @@ export class Cluster {
     }
   }
 
-  /** Schedule adding `peer` (a scheduler operator) and wait until the scheduler's region has it. */
-  async mustAddPeer(regionId: number, peer: metapb.Peer): Promise<void> {
+  /**
+   * Schedule adding `peer` (a scheduler operator) and wait until the scheduler's region has it, for up to
+   * `timeoutMs` virtual ms (default 5 s, as TinyKV's tests; under partitions a correct cluster may need longer).
+   */
+  async mustAddPeer(regionId: number, peer: metapb.Peer, timeoutMs = MEMBERSHIP_WAIT_MS): Promise<void> {
     this.scheduler.addPeer(regionId, peer);
-    await this.mustHavePeer(regionId, peer);
+    await this.mustHavePeer(regionId, peer, timeoutMs);
   }
 
-  /** Schedule removing `peer` and wait until the scheduler's region no longer has it. */
-  async mustRemovePeer(regionId: number, peer: metapb.Peer): Promise<void> {
+  /** Schedule removing `peer` and wait until the scheduler's region no longer has it (timeout as mustAddPeer). */
+  async mustRemovePeer(regionId: number, peer: metapb.Peer, timeoutMs = MEMBERSHIP_WAIT_MS): Promise<void> {
     this.scheduler.removePeer(regionId, peer);
-    await this.mustNonePeer(regionId, peer);
+    await this.mustNonePeer(regionId, peer, timeoutMs);
   }
 
-  async mustHavePeer(regionId: number, peer: metapb.Peer): Promise<void> {
-    for (let i = 0; i < LEADER_POLLS; i++) {
-      const region = this.regionById(regionId);
-      if (region !== undefined && findPeer(region, peer.storeId)?.id === peer.id) return;
-      await this.sim.sleep(LEADER_POLL_MS);
-    }
-    throw new ClusterCheckError(`region ${regionId} still has no peer ${peer.id} on store ${peer.storeId} after ${LEADER_POLLS * LEADER_POLL_MS} ms`);
+  async mustHavePeer(regionId: number, peer: metapb.Peer, timeoutMs = MEMBERSHIP_WAIT_MS): Promise<void> {
+    await this.pollMembership(regionId, timeoutMs, (region) => findPeer(region, peer.storeId)?.id === peer.id, `still has no peer ${peer.id} on store ${peer.storeId}`);
   }
 
-  async mustNonePeer(regionId: number, peer: metapb.Peer): Promise<void> {
-    for (let i = 0; i < LEADER_POLLS; i++) {
+  async mustNonePeer(regionId: number, peer: metapb.Peer, timeoutMs = MEMBERSHIP_WAIT_MS): Promise<void> {
+    await this.pollMembership(regionId, timeoutMs, (region) => findPeer(region, peer.storeId)?.id !== peer.id, `still has peer ${peer.id} on store ${peer.storeId}`);
+  }
+
+  /** Poll the scheduler's region every 10 virtual ms until `done` holds; after `timeoutMs`, fail with `problem`. */
+  private async pollMembership(regionId: number, timeoutMs: number, done: (region: metapb.Region) => boolean, problem: string): Promise<void> {
+    const started = this.sim.now();
+    for (;;) {
       const region = this.regionById(regionId);
-      if (region !== undefined && findPeer(region, peer.storeId)?.id !== peer.id) return;
+      if (region !== undefined && done(region)) return;
+      if (this.sim.now() - started >= timeoutMs) {
+        const op = this.scheduler.operatorOf(regionId);
+        throw new ClusterCheckError(
+          `region ${regionId} ${problem} after ${timeoutMs} ms (the scheduler knows ${region === undefined ? 'no such region' : showRegion(region)}` +
+            `${op === undefined ? '' : `; its operator: ${op.type} ${op.peer.id}@${op.peer.storeId}`})`,
+        );
+      }
       await this.sim.sleep(LEADER_POLL_MS);
     }
-    throw new ClusterCheckError(`region ${regionId} still has peer ${peer.id} on store ${peer.storeId} after ${LEADER_POLLS * LEADER_POLL_MS} ms`);
   }
 
   // ---------------------------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ export class RequestTimeoutError extends ClusterError {
 
 /** The mock scheduler knows no region for a key (after polling for a while, as TinyKV does). */
 export class NoRegionError extends ClusterError {
-  constructor(key: string) {
-    super(`the scheduler knows no region for key ${key}: no leader has reported a region covering it`);
+  constructor(key: string, waitedMs: number) {
+    super(`the scheduler knows no region for key ${key} after ${waitedMs} virtual ms: no leader has reported a region covering it`);
     this.name = 'NoRegionError';
   }
 }

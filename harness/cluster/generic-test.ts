@@ -16,7 +16,9 @@
  * After each round: heal the network and wait an election timeout; with crash, stop every store and start
  * them again; then check each client's appends (all present, once, in order) and delete its keys; with
  * maxraftlog, check that no store keeps more than 2 * maxraftlog entries of any region's log
- * (applied index - truncated index); with split, check that the first region was split.
+ * (applied index - truncated index); with confchange or split, check every store's invariants (region map,
+ * range index, what destroyed peers left on disk: see invariants.ts); with split, check that the first
+ * region was split.
  *
  * Randomness (clients' choices, partitions, chaos timing) comes from the seed; the test prints its seed and
  * trace hash.
@@ -25,6 +27,7 @@ import type { RaftstoreConfig } from '@impl/kv/raftstore/config.ts';
 import { bytes, findPeer, text } from './keys.ts';
 import { ClusterCheckError } from './errors.ts';
 import { runClusterTest, type Cluster } from './cluster.ts';
+import { checkStoreInvariants } from './invariants.ts';
 import { randomSplit, type FilterHandle, type Sim, type SimTestOptions, type SimTestResult } from '../sim/index.ts';
 
 /** Drop probability of each raft request and each reply in unreliable rounds (fixed; does not compound). */
@@ -172,6 +175,8 @@ async function genericBody(cluster: Cluster, sim: Sim, o: GenericTestOptions, ro
       await checkRaftLogSizes(cluster, o.maxraftlog);
     }
 
+    if (o.confchange || o.split) await checkStoreInvariants(cluster);
+
     if (o.split) {
       const first = await cluster.getRegion(new Uint8Array(0));
       if (first.endKey.length === 0) throw new ClusterCheckError('the region was not split: the first region still covers every key');
@@ -268,7 +273,12 @@ async function networkChaos(
   }
 }
 
-/** Random conf changes through scheduler operators (3B): remove a random peer, or add one on a random store. */
+/**
+ * Random conf changes through scheduler operators (3B): remove a random peer, or add one on a random store.
+ * Each waits as long as a client request may (the cluster's request deadline), not TinyKV's 5 s: with
+ * partitions changing every second and random drops, a correct two-member region can need several
+ * elections before it commits a change. A conf change that never completes still fails the test.
+ */
 async function confChange(cluster: Cluster, sim: Sim, state: RoundState, report: GenericTestReport): Promise<void> {
   while (!state.confDone) {
     const region = cluster.scheduler.randomRegion(sim.random);
@@ -277,11 +287,11 @@ async function confChange(cluster: Cluster, sim: Sim, state: RoundState, report:
       const peer = findPeer(region, store);
       if (peer !== undefined) {
         if (region.peers.length > 1) {
-          await cluster.mustRemovePeer(region.id, peer);
+          await cluster.mustRemovePeer(region.id, peer, cluster.requestDeadlineMs);
           report.confChanges++;
         }
       } else {
-        await cluster.mustAddPeer(region.id, cluster.allocPeer(store));
+        await cluster.mustAddPeer(region.id, cluster.allocPeer(store), cluster.requestDeadlineMs);
         report.confChanges++;
       }
     }

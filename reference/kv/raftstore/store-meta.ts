@@ -9,6 +9,10 @@
 import type { metapb, raft_serverpb } from '#proto';
 import { compareBytes, keyInRegion, rangesOverlap } from './region-util.ts';
 
+/** Votes kept per region, and regions with kept votes: enough for a few splits in flight, bounded memory. */
+const MAX_VOTES_PER_REGION = 4;
+const MAX_REGIONS_WITH_VOTES = 64;
+
 export class StoreMeta {
   /** region id -> region (the same object the peer holds). */
   readonly regions = new Map<number, metapb.Region>();
@@ -16,9 +20,26 @@ export class StoreMeta {
   private ranges: metapb.Region[] = [];
   /**
    * Vote requests for regions that do not exist here yet because a split is still to be applied (3B):
-   * replayed once the split creates the peer.
+   * replayed once the split creates the peer. The latest few per region, a bounded number of regions.
    */
-  pendingVotes: raft_serverpb.RaftMessage[] = [];
+  private readonly pendingVotes = new Map<number, raft_serverpb.RaftMessage[]>();
+
+  /** Keep a vote request for region `msg.regionId`, which a split not yet applied here will create. */
+  holdVote(msg: raft_serverpb.RaftMessage): void {
+    const votes = this.pendingVotes.get(msg.regionId) ?? [];
+    votes.push(msg);
+    if (votes.length > MAX_VOTES_PER_REGION) votes.shift();
+    this.pendingVotes.delete(msg.regionId); // re-inserted last: the map's order is the order of arrival
+    this.pendingVotes.set(msg.regionId, votes);
+    if (this.pendingVotes.size > MAX_REGIONS_WITH_VOTES) this.pendingVotes.delete(this.pendingVotes.keys().next().value!);
+  }
+
+  /** The vote requests kept for `regionId`, in arrival order (and forgets them). */
+  takeVotes(regionId: number): raft_serverpb.RaftMessage[] {
+    const votes = this.pendingVotes.get(regionId) ?? [];
+    this.pendingVotes.delete(regionId);
+    return votes;
+  }
 
   /** Record (or replace) a region by id. */
   setRegion(region: metapb.Region): void {

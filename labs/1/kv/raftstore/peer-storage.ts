@@ -123,6 +123,21 @@ export class PeerStorage implements RaftStorage {
       if (initialized) writeRaftState(raftWB, id, raftState);
     }
     raftState.hardState = eraftpb.HardState({ ...(raftState.hardState ?? {}) });
+    if (initialized && raftState.lastIndex === 0) {
+      // A split created this region here after a message had created an empty peer of it, which may have
+      // voted: the log starts at the initial index like any new region's, but the term and vote it
+      // promised are kept (voting twice in one term could elect two leaders).
+      const init = initialRaftState();
+      const hs = raftState.hardState;
+      raftState.lastIndex = init.lastIndex;
+      raftState.lastTerm = init.lastTerm;
+      if (hs.term < init.hardState!.term) {
+        hs.term = init.hardState!.term;
+        hs.vote = 0;
+      }
+      hs.commit = Math.max(hs.commit, init.hardState!.commit);
+      writeRaftState(raftWB, id, raftState);
+    }
 
     let applyState = await getApplyState(engines.kv, id);
     if (applyState === undefined) {

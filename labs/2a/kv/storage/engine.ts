@@ -53,6 +53,14 @@ const CF_RANGES: Record<ColumnFamily, KeyRange> = {
 };
 const META_RANGE: KeyRange = keyRange('meta/');
 
+/**
+ * Bytes a pair of family `cf` takes as stored: the family's prefix, the key and the value. Region sizes (the
+ * split checker, 3B) are counted this way, as TinyKV counts its prefixed keys.
+ */
+export function storedPairSize(cf: ColumnFamily, key: Uint8Array, value: Uint8Array): number {
+  return rangeOfCF(cf).prefix.length + key.length + value.length;
+}
+
 function rangeOfCF(cf: ColumnFamily): KeyRange {
   // Callers may come from untyped input (the wire), so check the name at run time too.
   if (!isColumnFamily(cf)) throw new UnknownColumnFamilyError(String(cf));

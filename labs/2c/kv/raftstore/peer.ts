@@ -45,6 +45,8 @@ export class Peer {
   sizeDiffHint = 0;
   /** The region's size as last measured by the split checker (3B). */
   approximateSize: number | undefined;
+  /** A split check of this region is running in the background (3B): do not start another. */
+  splitCheckRunning = false;
   readonly logger: Logger;
   /** Other members of the group, by peer id (members learned from messages too, before the region says so). */
   private readonly peerCache = new Map<number, metapb.Peer>();

@@ -7,7 +7,7 @@
  * Regions are loaded at start from their persisted region states (never from configuration), so a restarted
  * store comes back with exactly the regions and members it had.
  */
-import { decode, raft_cmdpb, raft_serverpb, schedulerpb } from '#proto';
+import { decode, raft_cmdpb, raft_serverpb, schedulerpb, type metapb } from '#proto';
 import type { Runtime, TimerHandle, Transport } from '../../runtime/runtime.ts';
 import { rootLogger, type Logger } from '../../util/log.ts';
 import { onceCallback, type Callback, type CommandResult } from './callback.ts';
@@ -19,7 +19,8 @@ import { decodeRegionMetaKey, isRegionStateSuffix, REGION_META_RANGE } from './k
 import { getStoreIdent } from './meta.ts';
 import { Peer } from './peer.ts';
 import { PeerMsgHandler } from './peer-msg-handler.ts';
-import { cloneRegion } from './region-util.ts';
+import { cloneEpoch, clonePeer, cloneRegion } from './region-util.ts';
+import { deleteRaftData } from './destroy.ts';
 import { Router } from './router.ts';
 import type { SchedulerClient } from './scheduler-client.ts';
 import { StoreMeta } from './store-meta.ts';
@@ -34,6 +35,16 @@ export interface RaftstoreDeps {
   engines: Engines;
   scheduler: SchedulerClient;
   config: RaftstoreConfig;
+}
+
+/** What Raftstore.metaView returns. */
+export interface StoreMetaView {
+  /** Every peer the router holds, in region id order. */
+  peers: { region: metapb.Region; peerId: number; initialized: boolean }[];
+  /** The store's region map, in region id order. */
+  regions: metapb.Region[];
+  /** The range index, in key order. */
+  ranges: metapb.Region[];
 }
 
 /** The store cannot start: not bootstrapped, another store's engines, or a broken persisted state. */
@@ -57,6 +68,7 @@ export class Raftstore {
   private constructor(ctx: StoreContext) {
     this.ctx = ctx;
     this.storeWorker = new StoreWorker(ctx);
+    ctx.runJob = (fn) => this.job(fn);
   }
 
   /** Loads every region with a persisted region state, then starts ticking and listening. */
@@ -104,7 +116,9 @@ export class Raftstore {
       const region = state.region;
       if (region === undefined) throw new RaftstoreStartError('a persisted region state has no region');
       if (state.state === raft_serverpb.PeerState.Tombstone) {
-        // TODO(3B): clear what a destroyed peer may have left behind (its raft log and raft state).
+        // A crash during a destroy can leave the raft state and log behind (see destroy.ts): delete them.
+        const leftovers = await deleteRaftData(ctx.engines, region.id);
+        if (leftovers > 0) ctx.logger.info('deleted the raft data a destroyed peer left behind', { region: region.id, keys: leftovers });
         continue;
       }
       let peer: Peer;
@@ -195,11 +209,44 @@ export class Raftstore {
     );
   }
 
+  /**
+   * The scheduler answered a region heartbeat with an operator step (3B): the region's leader proposes it as
+   * an admin command (ChangePeer or TransferLeader), like a client would. Nobody waits for the answer: the
+   * scheduler sees the result in later heartbeats and repeats the step until it is done.
+   */
   private onRegionHeartbeatResponse(resp: schedulerpb.RegionHeartbeatResponse): void {
-    // TODO(3B): turn the scheduler's operator into an admin command (ChangePeer or TransferLeader) for the region.
-    if (resp.changePeer !== undefined || resp.transferLeader !== undefined) {
-      this.ctx.logger.debug('scheduler operator ignored (operators come with 3B)', { region: resp.regionId });
+    const ctx = this.ctx;
+    const peer = ctx.router.get(resp.regionId);
+    if (peer === undefined || peer.stopped || !peer.isLeader()) return;
+    let admin: raft_cmdpb.AdminRequest;
+    if (resp.changePeer?.peer !== undefined) {
+      admin = raft_cmdpb.AdminRequest({
+        cmdType: raft_cmdpb.AdminCmdType.ChangePeer,
+        changePeer: raft_cmdpb.ChangePeerRequest({ changeType: resp.changePeer.changeType, peer: clonePeer(resp.changePeer.peer) }),
+      });
+    } else if (resp.transferLeader?.peer !== undefined) {
+      admin = raft_cmdpb.AdminRequest({
+        cmdType: raft_cmdpb.AdminCmdType.TransferLeader,
+        transferLeader: raft_cmdpb.TransferLeaderRequest({ peer: clonePeer(resp.transferLeader.peer) }),
+      });
+    } else {
+      return;
     }
+    const req = raft_cmdpb.RaftCmdRequest({
+      header: raft_cmdpb.RaftRequestHeader({
+        regionId: peer.regionId,
+        peer: clonePeer(peer.meta),
+        regionEpoch: cloneEpoch(resp.regionEpoch ?? peer.region().regionEpoch),
+      }),
+      adminRequest: admin,
+    });
+    new PeerMsgHandler(peer, ctx).proposeRaftCommand(
+      req,
+      onceCallback(({ response }) => {
+        const error = response.header?.error;
+        if (error !== undefined) peer.logger.debug('scheduler operator not done', { type: raft_cmdpb.AdminCmdType[admin.cmdType], error: error.message });
+      }),
+    );
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -291,6 +338,19 @@ export class Raftstore {
       appliedIndex: peer.storage.appliedIndex(),
       truncatedIndex: peer.storage.truncatedIndex(),
       truncatedTerm: peer.storage.truncatedTerm(),
+    };
+  }
+
+  /**
+   * The store's bookkeeping of its regions, as copies (tests, debugging): the peers the router holds (with
+   * their regions), the region map and the range index. They must agree: see harness/cluster/invariants.ts.
+   */
+  metaView(): StoreMetaView {
+    const ctx = this.ctx;
+    return {
+      peers: ctx.router.all().map((p) => ({ region: cloneRegion(p.region()), peerId: p.peerId, initialized: p.isInitialized() })),
+      regions: [...ctx.storeMeta.regions.values()].map(cloneRegion).sort((a, b) => a.id - b.id),
+      ranges: ctx.storeMeta.orderedRanges().map(cloneRegion),
     };
   }
 

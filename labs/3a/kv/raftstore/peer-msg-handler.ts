@@ -8,7 +8,7 @@
  *   3. apply the committed entries to the kv engine and answer the waiting proposals (apply.ts);
  *   4. advance the raft group.
  */
-import { encode, eraftpb, metapb, raft_cmdpb, raft_serverpb } from '#proto';
+import { encode, eraftpb, metapb, raft_cmdpb, raft_serverpb, schedulerpb } from '#proto';
 import { ProposalDroppedError, RaftError } from '../../raft/errors.ts';
 import { StateType } from '../../raft/raft.ts';
 import { NotImplemented } from '../../util/not-implemented.ts';
@@ -17,6 +17,8 @@ import { onceCallback, type Callback } from './callback.ts';
 import {
   epochNotMatchError,
   errorResponse,
+  keyNotInRegionError,
+  newCmdResponse,
   notLeaderError,
   otherError,
   regionNotFoundError,
@@ -27,7 +29,10 @@ import type { StoreContext } from './context.ts';
 import type { Peer } from './peer.ts';
 import type { ApplySnapResult } from './peer-storage.ts';
 import { gcRaftLog } from './raftlog-gc.ts';
-import { clonePeer, cloneEpoch, epochMismatch, findPeerOnStore, isEpochStale } from './region-util.ts';
+import { destroyPeer } from './destroy.ts';
+import { clonePeer, cloneEpoch, cloneRegion, epochMismatch, findPeerById, isEpochStale, keyInRegion } from './region-util.ts';
+import { checkRegionSplit, type SplitCheckResult } from './split-check.ts';
+import { checkSplitRequest } from './split.ts';
 import { parseSnapshotData, SnapshotDataError } from './snapshot-data.ts';
 
 const { MessageType } = eraftpb;
@@ -43,11 +48,10 @@ export class PeerMsgHandler {
   // Raft messages
 
   /** A raft message for this peer (the store routed it here by region id). */
-  onRaftMessage(msg: raft_serverpb.RaftMessage): void {
+  async onRaftMessage(msg: raft_serverpb.RaftMessage): Promise<void> {
     const { peer, ctx } = this;
     if (peer.stopped) return;
-    const m = msg.message;
-    if (m === undefined || msg.fromPeer === undefined || msg.toPeer === undefined || msg.regionEpoch === undefined) {
+    if (msg.fromPeer === undefined || msg.toPeer === undefined || msg.regionEpoch === undefined) {
       peer.logger.warn('dropping a raft message with missing fields');
       return;
     }
@@ -56,11 +60,15 @@ export class PeerMsgHandler {
       return;
     }
     if (msg.isTombstone) {
-      // TODO(3B): this peer was removed from the group: destroy it if the sender's epoch is newer.
-      peer.logger.info('tombstone message ignored (peer destruction comes with 3B)');
+      await this.onTombstoneMessage(msg);
       return;
     }
-    if (this.isStaleMessage(msg)) return;
+    const m = msg.message;
+    if (m === undefined) {
+      peer.logger.warn('dropping a raft message without a raft message inside');
+      return;
+    }
+    if (await this.isStaleMessage(msg)) return;
     if (m.msgType === MessageType.MsgSnapshot && !this.acceptSnapshot(msg)) return;
     peer.insertPeerCache(msg.fromPeer);
     try {
@@ -73,14 +81,30 @@ export class PeerMsgHandler {
     ctx.markDirty(peer);
   }
 
+  /**
+   * A member with a newer view of the region says this peer is no longer in it (3B): destroy this peer if
+   * the message is meant for it and its epoch is newer than this peer's.
+   */
+  private async onTombstoneMessage(msg: raft_serverpb.RaftMessage): Promise<void> {
+    const { peer, ctx } = this;
+    const ours = cloneEpoch(peer.region().regionEpoch);
+    const theirs = cloneEpoch(msg.regionEpoch);
+    if (msg.toPeer!.id !== peer.peerId || theirs.confVer <= ours.confVer) {
+      peer.logger.debug('tombstone message ignored', { to: msg.toPeer!.id, confVer: theirs.confVer });
+      return;
+    }
+    await destroyPeer(ctx, peer, `peer ${msg.fromPeer!.id} says this peer was removed (conf_ver ${theirs.confVer} > ${ours.confVer})`);
+  }
+
   /** True (drop it) when the message is meant for an older or newer incarnation of this peer, or is stale. */
-  private isStaleMessage(msg: raft_serverpb.RaftMessage): boolean {
-    const peer = this.peer;
+  private async isStaleMessage(msg: raft_serverpb.RaftMessage): Promise<boolean> {
+    const { peer, ctx } = this;
     const region = peer.region();
     const from = msg.fromPeer!;
     const to = msg.toPeer!;
-    if (isEpochStale(msg.regionEpoch, region.regionEpoch) && findPeerOnStore(region, from.storeId) === undefined) {
-      // From a peer that is no longer a member. TODO(3B): tell a stale voter to destroy itself (gc message).
+    if (isEpochStale(msg.regionEpoch, region.regionEpoch) && findPeerById(region, from.id) === undefined) {
+      // A member that was removed while it could not hear about it: tell it to destroy itself.
+      if (peer.isInitialized()) this.sendTombstone(from);
       peer.logger.debug('stale message from a removed peer', { from: from.id });
       return true;
     }
@@ -89,11 +113,26 @@ export class PeerMsgHandler {
       return true;
     }
     if (to.id > peer.peerId) {
-      // TODO(3B): this peer was removed and re-added with a new id: destroy it so the store creates the new one.
-      peer.logger.info('message for a newer peer of this region', { to: to.id });
+      // This peer was removed and the region later added a new peer on this store: make way for it.
+      await destroyPeer(ctx, peer, `a message is for peer ${to.id}, a newer peer of this region on this store`);
       return true;
     }
     return false;
+  }
+
+  /** Tells `to` (a removed member) that it no longer belongs to this region. */
+  private sendTombstone(to: metapb.Peer): void {
+    const { peer, ctx } = this;
+    ctx.transport.send(
+      to.storeId,
+      raft_serverpb.RaftMessage({
+        regionId: peer.regionId,
+        fromPeer: clonePeer(peer.meta),
+        toPeer: clonePeer(to),
+        regionEpoch: cloneEpoch(peer.region().regionEpoch),
+        isTombstone: true,
+      }),
+    );
   }
 
   /** A snapshot is stepped only if it is well formed, includes this peer, and overlaps no other region here. */
@@ -174,17 +213,60 @@ export class PeerMsgHandler {
         this.proposeData(req, cb);
         return;
       case raft_cmdpb.AdminCmdType.TransferLeader:
+        if (admin.transferLeader?.peer === undefined) break;
+        this.proposeTransferLeader(admin.transferLeader.peer, cb);
+        return;
       case raft_cmdpb.AdminCmdType.ChangePeer:
+        if (admin.changePeer?.peer === undefined) break;
+        this.proposeConfChange(req, cb);
+        return;
       case raft_cmdpb.AdminCmdType.Split:
-        // TODO(3B): transfer leader (answered at once), conf change (proposeConfChange), split (checked, then proposed).
-        cb.done({
-          response: errorResponse(otherError(`${raft_cmdpb.AdminCmdType[admin.cmdType]} is not supported yet (Project 3B)`), this.peer.term()),
-        });
+        if (admin.split === undefined) break;
+        this.proposeSplit(req, cb);
         return;
       default:
         break;
     }
     cb.done({ response: errorResponse(otherError(`malformed admin command ${String(admin.cmdType)}`), this.peer.term()) });
+  }
+
+  /**
+   * TransferLeader is not replicated: the leader asks its raft group to hand over and answers at once.
+   * The client sees the new leader in the scheduler's heartbeats (or retries).
+   */
+  private proposeTransferLeader(target: metapb.Peer, cb: Callback): void {
+    // Your code here (3B): ask the raft group to transfer leadership to the target peer (RawNode.transferLeader) and answer at once with a TransferLeader admin response
+    throw new NotImplemented('3B', 'PeerMsgHandler.proposeTransferLeader');
+  }
+
+  /**
+   * A membership change goes through the log as a ConfChange entry; the whole admin command travels in the
+   * ConfChange's context, so every peer applying it can check its epoch again.
+   *
+   * A leader asked to remove itself hands leadership over first and refuses the command (the scheduler
+   * asks the new leader again). Removing itself directly can leave the group stuck: in a group of two, the
+   * survivor may never learn that the removal committed, and can never win an election without the
+   * removed peer's vote.
+   */
+  private proposeConfChange(req: RaftCmdRequest, cb: Callback): void {
+    // Your code here (3B): refuse to remove the leader itself (transfer leadership to another member first and answer an error); otherwise build a ConfChange (change type, node id = the peer's id, context = the encoded request), propose it (RawNode.proposeConfChange; a refusal is answered at once) and record the proposal at its index like proposeData
+    throw new NotImplemented('3B', 'PeerMsgHandler.proposeConfChange');
+  }
+
+  /** The member (other than this leader) with the most of the log: the best one to lead next. */
+  private bestSuccessor(): number | undefined {
+    let best: { id: number; match: number } | undefined;
+    for (const [id, progress] of this.peer.raftGroup.getProgress()) {
+      if (id === this.peer.peerId) continue;
+      if (best === undefined || progress.match > best.match) best = { id, match: progress.match };
+    }
+    return best?.id;
+  }
+
+  /** A Split is checked against the region now (it is checked again when applied), then proposed as an entry. */
+  private proposeSplit(req: RaftCmdRequest, cb: Callback): void {
+    // Your code here (3B): refuse a split whose key is not inside the region (KeyNotInRegion) or that checkSplitRequest rejects; otherwise propose it like a data command (proposeData)
+    throw new NotImplemented('3B', 'PeerMsgHandler.proposeSplit');
   }
 
   /**
@@ -245,9 +327,77 @@ export class PeerMsgHandler {
     this.peer.heartbeatScheduler(this.ctx);
   }
 
+  /**
+   * Split check (3B): a leader whose region has taken enough writes since the last check measures it in the
+   * background; if it is bigger than regionMaxSize, it asks the scheduler for ids and proposes a Split.
+   */
   onSplitRegionCheckTick(): void {
-    // TODO(3B): as leader, when the region may have grown past regionMaxSize, scan it in the background
-    // for a split key and ask the scheduler for ids (askSplit), then propose the Split.
+    const { peer, ctx } = this;
+    if (peer.stopped || !peer.isLeader() || peer.splitCheckRunning) return;
+    if (peer.sizeDiffHint < ctx.cfg.regionSplitSize / 8) return;
+    peer.sizeDiffHint = 0;
+    peer.splitCheckRunning = true;
+    const region = cloneRegion(peer.region());
+    // Taken now, between jobs: the engine holds exactly what was applied so far.
+    const view = ctx.engines.kv.snapshot();
+    ctx.spawn(`split check of region ${region.id}`, async () => {
+      let outcome: SplitCheckResult | Error;
+      try {
+        outcome = await checkRegionSplit(view, region, ctx.cfg.regionMaxSize, ctx.cfg.regionSplitSize);
+      } catch (err) {
+        outcome = err instanceof Error ? err : new Error(String(err));
+      } finally {
+        await view.close();
+      }
+      ctx.post(`split check of region ${region.id} done`, () => new PeerMsgHandler(peer, ctx).onSplitCheckResult(region, outcome));
+    });
+  }
+
+  /** The background split check measured `checked` (the region as it was then). */
+  private onSplitCheckResult(checked: metapb.Region, outcome: SplitCheckResult | Error): void {
+    const { peer, ctx } = this;
+    peer.splitCheckRunning = false;
+    if (peer.stopped) return;
+    if (outcome instanceof Error) {
+      peer.logger.error('split check failed', { error: outcome.message });
+      return;
+    }
+    peer.approximateSize = outcome.size;
+    const splitKey = outcome.splitKey;
+    if (splitKey === undefined || !peer.isLeader()) return;
+    if (cloneEpoch(peer.region().regionEpoch).version !== cloneEpoch(checked.regionEpoch).version) return; // the range changed meanwhile
+    peer.logger.info('region is too big: asking the scheduler for a split', { size: outcome.size });
+    ctx.scheduler.askSplit(cloneRegion(peer.region()), (answer) =>
+      ctx.post(`askSplit answer for region ${peer.regionId}`, () => new PeerMsgHandler(peer, ctx).proposeSplitWithIds(splitKey, answer)),
+    );
+  }
+
+  /** The scheduler answered an askSplit: propose the split at `splitKey` with the ids it gave. */
+  private proposeSplitWithIds(splitKey: Uint8Array, answer: schedulerpb.AskSplitResponse | Error): void {
+    const { peer } = this;
+    if (peer.stopped || !peer.isLeader()) return;
+    if (answer instanceof Error) {
+      peer.logger.info('the scheduler refused a split', { error: answer.message });
+      return;
+    }
+    const req = raft_cmdpb.RaftCmdRequest({
+      header: raft_cmdpb.RaftRequestHeader({
+        regionId: peer.regionId,
+        peer: clonePeer(peer.meta),
+        regionEpoch: cloneEpoch(peer.region().regionEpoch),
+      }),
+      adminRequest: raft_cmdpb.AdminRequest({
+        cmdType: raft_cmdpb.AdminCmdType.Split,
+        split: raft_cmdpb.SplitRequest({ splitKey, newRegionId: answer.newRegionId, newPeerIds: [...answer.newPeerIds] }),
+      }),
+    });
+    this.proposeRaftCommand(
+      req,
+      onceCallback(({ response }) => {
+        const error = response.header?.error;
+        if (error !== undefined) peer.logger.info('split not applied', { error: error.message });
+      }),
+    );
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -273,11 +423,7 @@ export class PeerMsgHandler {
   /** A snapshot was applied to this peer: the store's region map follows the new region. */
   onSnapshotApplied(result: ApplySnapResult): void {
     const { peer, ctx } = this;
-    const meta = ctx.storeMeta;
-    if (result.prevRegion.peers.length > 0) meta.removeRange(result.prevRegion.id);
-    const region = peer.region();
-    meta.setRegion(region);
-    meta.insertRange(region);
+    // Your code here (3B): the store's region map and range index must follow the snapshot's region: drop the old range (if the peer had one), record the new region and insert its range
     // Entries up to the snapshot's index were never applied here one by one: their proposals cannot be matched.
     const applied = peer.storage.appliedIndex();
     // Entries below the old compaction point may still wait for log GC: everything up to the snapshot goes.

@@ -42,6 +42,11 @@ export class StoreContext implements BackgroundRunner {
   readonly dirty = new Set<Peer>();
   /** True once the store is stopping: background results are dropped, no new work starts. */
   stopping = false;
+  /**
+   * How the store's actor runs a job posted with post(): the Raftstore sets it so that such a job is skipped
+   * once the store stopped, and the Readies it causes are handled before the job ends.
+   */
+  runJob: (fn: Job) => void | Promise<void> = (fn) => fn();
   private running = 0;
   private idleWaiters: Array<() => void> = [];
 
@@ -82,9 +87,9 @@ export class StoreContext implements BackgroundRunner {
     });
   }
 
-  /** Run `fn` as a job of the store's actor. */
+  /** Run `fn` as a job of the store's actor (through runJob). */
   post(label: string, fn: Job): void {
-    this.runtime.post(label, fn);
+    this.runtime.post(label, () => this.runJob(fn));
   }
 
   /** Calls `done` (as part of an actor job) once no background task is running. */

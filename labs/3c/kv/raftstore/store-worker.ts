@@ -3,12 +3,12 @@
  * for a region this store does not know may create an empty peer (a member added by a conf change, which
  * then waits for the leader's snapshot); stale messages for destroyed peers are dropped.
  */
-import { raft_serverpb } from '#proto';
+import { raft_serverpb, type metapb } from '#proto';
 import type { StoreContext } from './context.ts';
 import { getRegionLocalState } from './meta.ts';
 import { Peer } from './peer.ts';
 import { PeerMsgHandler } from './peer-msg-handler.ts';
-import { isEpochStale, isFirstVoteMessage, isInitialMessage } from './region-util.ts';
+import { clonePeer, cloneEpoch, findPeerById, isEpochStale, isFirstVoteMessage, isInitialMessage } from './region-util.ts';
 
 export class StoreWorker {
   constructor(private readonly ctx: StoreContext) {}
@@ -16,7 +16,7 @@ export class StoreWorker {
   /** A raft message that arrived from another store. */
   async onRaftMessage(msg: raft_serverpb.RaftMessage): Promise<void> {
     const ctx = this.ctx;
-    if (msg.message === undefined || msg.fromPeer === undefined || msg.toPeer === undefined) {
+    if ((msg.message === undefined && !msg.isTombstone) || msg.fromPeer === undefined || msg.toPeer === undefined) {
       ctx.logger.warn('dropping a raft message with missing fields', { region: msg.regionId });
       return;
     }
@@ -30,13 +30,13 @@ export class StoreWorker {
     }
     const existing = ctx.router.get(msg.regionId);
     if (existing !== undefined) {
-      new PeerMsgHandler(existing, ctx).onRaftMessage(msg);
+      await new PeerMsgHandler(existing, ctx).onRaftMessage(msg);
       return;
     }
     if (msg.isTombstone) return; // the peer it wants destroyed does not exist here
     if (await this.isStaleForDestroyedRegion(msg)) return;
     const created = await this.maybeCreatePeer(msg);
-    if (created !== undefined) new PeerMsgHandler(created, ctx).onRaftMessage(msg);
+    if (created !== undefined) await new PeerMsgHandler(created, ctx).onRaftMessage(msg);
   }
 
   /**
@@ -50,14 +50,16 @@ export class StoreWorker {
     if (local.state !== raft_serverpb.PeerState.Tombstone) {
       // The region exists on disk but has no peer yet (a split being applied, 3B). Keep a first vote for later.
       if (isFirstVoteMessage(msg.message!) && !ctx.storeMeta.regions.has(msg.regionId)) {
-        ctx.storeMeta.pendingVotes.push(msg);
+        ctx.storeMeta.holdVote(msg);
       }
       return true;
     }
     const region = local.region;
     if (region === undefined) return true;
     if (isEpochStale(msg.regionEpoch, region.regionEpoch)) {
-      // TODO(3B): answer a stale voter that is no longer a member with a tombstone (gc) message.
+      // The sender is behind this store's last view of the region; if it is no longer a member either, it
+      // was removed without hearing of it (it keeps campaigning): tell it.
+      if (findPeerById(region, msg.fromPeer!.id) === undefined) sendTombstone(ctx, region, msg);
       ctx.logger.debug('message for a destroyed peer', { region: msg.regionId });
       return true;
     }
@@ -83,7 +85,7 @@ export class StoreWorker {
     if (overlaps.length > 0) {
       // Most likely a region split off a region here whose split this store has not applied yet (3B):
       // the vote is kept and replayed when the split creates the peer; other messages will be resent.
-      if (isFirstVoteMessage(m)) ctx.storeMeta.pendingVotes.push(msg);
+      if (isFirstVoteMessage(m)) ctx.storeMeta.holdVote(msg);
       ctx.logger.debug('message for a new region overlapping existing ones', { region: msg.regionId, overlaps: overlaps.length });
       return undefined;
     }
@@ -93,4 +95,21 @@ export class StoreWorker {
     ctx.logger.info('created an empty peer for a message', { region: msg.regionId, peer: peer.peerId });
     return peer;
   }
+}
+
+/**
+ * Answers `msg`'s sender, a removed member of `region` that does not know it, with a tombstone message:
+ * the sender destroys itself when the epoch in it is newer than its own.
+ */
+function sendTombstone(ctx: StoreContext, region: metapb.Region, msg: raft_serverpb.RaftMessage): void {
+  ctx.transport.send(
+    msg.fromPeer!.storeId,
+    raft_serverpb.RaftMessage({
+      regionId: region.id,
+      fromPeer: clonePeer(msg.toPeer!),
+      toPeer: clonePeer(msg.fromPeer!),
+      regionEpoch: cloneEpoch(region.regionEpoch),
+      isTombstone: true,
+    }),
+  );
 }

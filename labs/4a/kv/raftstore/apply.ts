@@ -10,9 +10,9 @@
  * the command's epoch must still match (else EpochNotMatch) and its keys must lie in the region (else
  * KeyNotInRegion). A Snap has no key, so it is not key-checked; its response carries a copy of the region.
  */
-import { decode, eraftpb, metapb, raft_cmdpb } from '#proto';
+import { decode, eraftpb, metapb, raft_cmdpb, raft_serverpb } from '#proto';
 import { NotImplemented } from '../../util/not-implemented.ts';
-import { WriteBatch } from '../storage/engine.ts';
+import { storedPairSize, WriteBatch } from '../storage/engine.ts';
 import { isColumnFamily, type ColumnFamily } from '../storage/storage.ts';
 import type { Callback, CommandResult } from './callback.ts';
 import {
@@ -24,10 +24,22 @@ import {
   staleCommandError,
 } from './cmd-resp.ts';
 import type { StoreContext } from './context.ts';
-import { writeApplyState } from './meta.ts';
+import { writeApplyState, writeRegionState } from './meta.ts';
 import type { Peer } from './peer.ts';
 import type { PeerMsgHandler } from './peer-msg-handler.ts';
-import { cloneEpoch, cloneRegion, epochMismatch, keyInRegion } from './region-util.ts';
+import { writeTombstone, finishDestroy } from './destroy.ts';
+import { checkSplitRequest, splitRegion } from './split.ts';
+import { createSplitPeer } from './split-peer.ts';
+import {
+  cloneEpoch,
+  clonePeer,
+  cloneRegion,
+  describeRegion,
+  epochMismatch,
+  findPeerById,
+  findPeerOnStore,
+  keyInRegion,
+} from './region-util.ts';
 import { RegionReader } from './region-reader.ts';
 import type { errorpb } from '#proto';
 
@@ -95,6 +107,8 @@ export class Applier {
   private answers: Array<() => void> = [];
   /** Work to do once the batch is written (e.g. deleting compacted log keys). */
   private afterWrite: Array<() => void> = [];
+  /** A conf change removed this peer: its tombstone is written; no apply state may follow (3B). */
+  private destroyed = false;
 
   constructor(
     private readonly peer: Peer,
@@ -107,13 +121,15 @@ export class Applier {
   /** Applies `entries` (committed, in order), persists the apply state with the data, answers the proposals. */
   async applyEntries(entries: eraftpb.Entry[]): Promise<void> {
     for (const entry of entries) {
-      if (this.peer.stopped) break; // destroyed by an earlier entry (3B): nothing more may be written for it
       if (entry.index <= this.applied) continue;
-      if (entry.entryType === eraftpb.EntryType.EntryConfChange) this.applyConfChange(entry);
+      if (entry.entryType === eraftpb.EntryType.EntryConfChange) await this.applyConfChange(entry);
       else if (entry.data.length > 0) await this.applyNormalEntry(entry);
+      // A conf change removed this peer: nothing after it may be applied or written for it (3B).
+      if (this.destroyed) break;
       this.applied = entry.index;
     }
     await this.flush();
+    if (this.destroyed) await finishDestroy(this.ctx, this.peer);
   }
 
   /**
@@ -123,7 +139,7 @@ export class Applier {
   private async flush(): Promise<void> {
     const storage = this.peer.storage;
     if (!this.kvWB.isEmpty() || this.applied !== storage.applyState.appliedIndex) {
-      if (!this.peer.stopped) {
+      if (!this.destroyed) {
         storage.applyState.appliedIndex = this.applied;
         writeApplyState(this.kvWB, this.peer.regionId, storage.applyState);
       }
@@ -186,7 +202,7 @@ export class Applier {
       const e = cloneEpoch(region.regionEpoch);
       return { response: errorResponse(epochNotMatchError(`region ${region.id} is at epoch v${e.version}/c${e.confVer} now`, [region]), peer.term()) };
     }
-    if (req.adminRequest !== undefined) return this.executeAdmin(entry, req.adminRequest);
+    if (req.adminRequest !== undefined) return await this.executeAdmin(entry, req.adminRequest);
     const problem = checkRequests(req.requests, region);
     if (problem !== undefined) return { response: errorResponse(problem, peer.term()) };
 
@@ -207,7 +223,7 @@ export class Applier {
         case CmdType.Put: {
           const { cf, key, value } = r.put!;
           this.kvWB.putCF(cf as ColumnFamily, key, value);
-          peer.sizeDiffHint += key.length + value.length;
+          peer.sizeDiffHint += storedPairSize(cf as ColumnFamily, key, value);
           response.responses.push(raft_cmdpb.Response({ cmdType: CmdType.Put, put: raft_cmdpb.PutResponse() }));
           break;
         }
@@ -236,7 +252,7 @@ export class Applier {
     return { response, reader };
   }
 
-  private executeAdmin(entry: eraftpb.Entry, admin: raft_cmdpb.AdminRequest): CommandResult {
+  private async executeAdmin(entry: eraftpb.Entry, admin: raft_cmdpb.AdminRequest): Promise<CommandResult> {
     const peer = this.peer;
     const response = newCmdResponse(peer.term());
     switch (admin.cmdType) {
@@ -250,9 +266,8 @@ export class Applier {
         return { response };
       }
       case AdminCmdType.Split:
-        // TODO(3B): split the region at the split key: new region with the new ids, both versions bumped,
-        // both region states persisted in this batch, the new peer created and registered.
-        return { response: errorResponse(otherError('Split is not supported yet (Project 3B)'), peer.term()) };
+        if (admin.split === undefined) break;
+        return this.applySplit(entry, admin.split);
       default:
         break;
     }
@@ -260,12 +275,145 @@ export class Applier {
     return { response: errorResponse(otherError(`unknown admin command ${String(admin.cmdType)}`), peer.term()) };
   }
 
-  private applyConfChange(entry: eraftpb.Entry): void {
-    // TODO(3B): decode the ConfChange (its context holds the admin RaftCmdRequest), check the epoch, add or
-    // remove the peer in the region (conf_ver + 1, persisted), update the peer cache, call
-    // raftGroup.applyConfChange, destroy this peer if it was removed, and tell the scheduler at once.
+  /**
+   * A committed split (3B). Every peer of the region splits it the same way: the left part keeps the id and
+   * [start, splitKey), the right part is a new region [splitKey, end) with the new peer ids, both at
+   * version + 1. Both region states are written with this entry's apply state; then this store's peer of
+   * the new region is created from what was written, exactly as a restart would create it.
+   */
+  private async applySplit(entry: eraftpb.Entry, split: raft_cmdpb.SplitRequest): Promise<CommandResult> {
+    const { peer, ctx } = this;
+    const region = peer.region();
+    if (!keyInRegion(split.splitKey, region)) return { response: errorResponse(keyNotInRegionError(split.splitKey, region), peer.term()) };
+    const problem = checkSplitRequest(region, split);
+    if (problem !== undefined) {
+      peer.logger.info('split not applied', { index: entry.index, reason: problem });
+      return { response: errorResponse(otherError(problem), peer.term()) };
+    }
+    const { left, right } = splitRegion(region, split);
+    // An empty peer of the new region may already be here (a message created it): it keeps waiting for its
+    // snapshot, and this split does not write over its state.
+    const createRight = !ctx.router.has(right.id);
+    writeRegionState(this.kvWB, left, raft_serverpb.PeerState.Normal);
+    if (createRight) writeRegionState(this.kvWB, right, raft_serverpb.PeerState.Normal);
+    this.applied = entry.index;
+    await this.flush();
+
+    peer.setRegion(left);
+    ctx.storeMeta.setRegion(left);
+    ctx.storeMeta.insertRange(left);
+    peer.sizeDiffHint = 0;
+    peer.approximateSize = undefined;
+    if (createRight) await createSplitPeer(ctx, right, peer.isLeader());
+    else peer.logger.warn('split: the new region already has a peer on this store; it waits for a snapshot', { region: right.id });
+    peer.logger.info('region split', { left: describeRegion(left), right: describeRegion(right) });
+
+    const response = newCmdResponse(peer.term());
+    response.adminResponse = raft_cmdpb.AdminResponse({
+      cmdType: AdminCmdType.Split,
+      split: raft_cmdpb.SplitResponse({ regions: [cloneRegion(left), cloneRegion(right)] }),
+    });
+    if (peer.isLeader()) this.afterWrite.push(() => peer.heartbeatScheduler(ctx));
+    return { response };
+  }
+
+  /**
+   * A committed membership change. Every peer takes the same decision from the same log and region state:
+   * the change happens only if the command's conf_ver still matches and it makes sense for the region
+   * (adding a store that has no peer yet, removing a current member). The new region (conf_ver + 1) is
+   * persisted with the apply state; the raft group learns the new membership; a leader tells the
+   * scheduler at once. A peer that is itself removed writes its tombstone and stops applying.
+   */
+  private async applyConfChange(entry: eraftpb.Entry): Promise<void> {
+    const { peer, ctx } = this;
     const cb = this.takeProposal(entry);
-    this.peer.logger.warn('conf change entries are not supported yet (Project 3B)', { index: entry.index });
-    if (cb !== undefined) this.answer(cb, { response: errorResponse(otherError('conf change is not supported yet (Project 3B)'), this.peer.term()) });
+    let cc: eraftpb.ConfChange;
+    let req: raft_cmdpb.RaftCmdRequest;
+    try {
+      cc = decode('eraftpb.ConfChange', entry.data);
+      req = decode('raft_cmdpb.RaftCmdRequest', cc.context);
+    } catch (err) {
+      peer.logger.error('skipping a conf change entry that cannot be decoded', { index: entry.index, error: (err as Error).message });
+      if (cb !== undefined) this.answer(cb, { response: errorResponse(otherError('the conf change could not be decoded'), peer.term()) });
+      return;
+    }
+    const region = peer.region();
+    const refusal = this.checkConfChange(cc, req, region);
+    if (refusal !== undefined) {
+      peer.logger.info('conf change not applied', { index: entry.index, reason: refusal.message });
+      if (cb !== undefined) this.answer(cb, { response: errorResponse(refusal, peer.term()) });
+      return;
+    }
+
+    const next = cloneRegion(region);
+    const epoch = next.regionEpoch!;
+    epoch.confVer += 1;
+    const target = req.adminRequest!.changePeer!.peer!;
+    const removingSelf = cc.changeType === eraftpb.ConfChangeType.RemoveNode && target.id === peer.peerId;
+    if (cc.changeType === eraftpb.ConfChangeType.AddNode) {
+      next.peers.push(clonePeer(target));
+      peer.insertPeerCache(target);
+    } else {
+      next.peers = next.peers.filter((p) => p.id !== target.id);
+      peer.removePeerCache(target.id);
+    }
+    peer.raftGroup.applyConfChange(eraftpb.ConfChange({ changeType: cc.changeType, nodeId: target.id }));
+    peer.logger.info('conf change applied', {
+      change: eraftpb.ConfChangeType[cc.changeType],
+      peer: `${target.id}@${target.storeId}`,
+      region: describeRegion(next),
+    });
+
+    const response = newCmdResponse(peer.term());
+    response.adminResponse = raft_cmdpb.AdminResponse({
+      cmdType: AdminCmdType.ChangePeer,
+      changePeer: raft_cmdpb.ChangePeerResponse({ region: cloneRegion(next) }),
+    });
+    if (removingSelf) {
+      // Everything before this entry is written with its apply state; then the tombstone, on its own.
+      await this.flush();
+      const tombstone = new WriteBatch();
+      await writeTombstone(ctx, peer, next, tombstone);
+      await ctx.engines.kv.write(tombstone);
+      this.destroyed = true;
+      peer.setRegion(next);
+      if (cb !== undefined) this.answer(cb, { response });
+      return;
+    }
+
+    writeRegionState(this.kvWB, next, raft_serverpb.PeerState.Normal);
+    peer.setRegion(next);
+    ctx.storeMeta.setRegion(next);
+    if (peer.isInitialized()) ctx.storeMeta.insertRange(next);
+    if (cb !== undefined) this.answer(cb, { response });
+    if (peer.isLeader()) this.afterWrite.push(() => peer.heartbeatScheduler(ctx));
+  }
+
+  /** Why a committed conf change must not be applied to `region` (undefined: apply it). */
+  private checkConfChange(cc: eraftpb.ConfChange, req: raft_cmdpb.RaftCmdRequest, region: metapb.Region): errorpb.Error | undefined {
+    const change = req.adminRequest?.changePeer;
+    const target = change?.peer;
+    if (req.adminRequest?.cmdType !== AdminCmdType.ChangePeer || change === undefined || target === undefined) {
+      return otherError('the conf change does not carry a ChangePeer command');
+    }
+    if (target.id !== cc.nodeId || change.changeType !== cc.changeType) {
+      return otherError(`the conf change (node ${cc.nodeId}) and its command (peer ${target.id}) disagree`);
+    }
+    if (epochMismatch(req, region)) {
+      const e = cloneEpoch(region.regionEpoch);
+      return epochNotMatchError(`region ${region.id} is at conf_ver ${e.confVer} now`, [region]);
+    }
+    if (cc.changeType === eraftpb.ConfChangeType.AddNode) {
+      if (findPeerById(region, target.id) !== undefined) return otherError(`peer ${target.id} is already a member of region ${region.id}`);
+      if (findPeerOnStore(region, target.storeId) !== undefined) {
+        return otherError(`region ${region.id} already has a peer on store ${target.storeId}`);
+      }
+      return undefined;
+    }
+    if (cc.changeType === eraftpb.ConfChangeType.RemoveNode) {
+      if (findPeerById(region, target.id) === undefined) return otherError(`peer ${target.id} is not a member of region ${region.id}`);
+      return undefined;
+    }
+    return otherError(`unknown conf change type ${String(cc.changeType)}`);
   }
 }

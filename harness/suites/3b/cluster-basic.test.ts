@@ -1,0 +1,23 @@
+// Project 3B, the hand-written cluster scenarios: TinyKV's TestTransferLeader3B, TestBasicConfChange3B,
+// TestConfChangeRemoveLeader3B and TestOneSplit3B in virtual time on the deterministic simulation, with
+// store invariant checks (region map, range index, what a destroyed peer leaves on disk) after the steps
+// that change a store's regions. Each test prints its seed and trace hash; a failure prints the replay command.
+import { test } from 'vitest';
+import { runClusterTest } from '../../cluster/index.ts';
+import {
+  FIVE_STORES,
+  ONE_SPLIT_OPTIONS,
+  basicConfChangeScenario,
+  confChangeRemoveLeaderScenario,
+  oneSplitScenario,
+  transferLeaderScenario,
+} from '../../cluster/scenarios-3b.ts';
+
+test('TestTransferLeader3B', () => runClusterTest(FIVE_STORES, (cluster) => transferLeaderScenario(cluster), { maxVirtualMs: 120_000 }));
+
+test('TestBasicConfChange3B', () => runClusterTest(FIVE_STORES, (cluster) => basicConfChangeScenario(cluster), { maxVirtualMs: 300_000 }));
+
+test('TestConfChangeRemoveLeader3B', () =>
+  runClusterTest(FIVE_STORES, (cluster) => confChangeRemoveLeaderScenario(cluster), { maxVirtualMs: 300_000 }));
+
+test('TestOneSplit3B', () => runClusterTest(ONE_SPLIT_OPTIONS, (cluster, sim) => oneSplitScenario(cluster, sim), { maxVirtualMs: 300_000 }));

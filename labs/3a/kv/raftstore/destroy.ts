@@ -1,0 +1,77 @@
+/**
+ * Destroying a peer (3B): this store's member of a region goes away because a conf change removed it, or
+ * because the rest of the group told it it is stale (a tombstone message, or a message for a newer peer of
+ * the region on this store).
+ *
+ * What is on disk after a destroy, and why in this order:
+ *   1. one kv batch: the region state becomes Tombstone (holding the region as this peer last knew it, so
+ *      later messages from older members can be recognised as stale), the apply state is deleted, and the
+ *      region's data is deleted if this peer held any. Nothing of this peer is written to the kv engine
+ *      after it — in particular no apply state (a restart would find an applied index beyond the log);
+ *   2. then the raft engine: the raft state and the whole log of the region are deleted. A crash between
+ *      1 and 2 leaves raft keys behind; the store deletes them at its next start (clearTombstoneLeftovers).
+ * In memory, the peer stops, its waiting commands are answered RegionNotFound, and the store forgets it
+ * (router and region map) — once, and only if the store still maps the region to this very peer.
+ */
+import { raft_serverpb, type metapb } from '#proto';
+import { WriteBatch } from '../storage/engine.ts';
+import { regionNotFoundError } from './cmd-resp.ts';
+import type { StoreContext } from './context.ts';
+import type { Engines } from './engines.ts';
+import { applyStateKey, regionRaftRange } from './keys.ts';
+import { writeRegionState } from './meta.ts';
+import type { Peer } from './peer.ts';
+import { deleteRange } from './peer-storage.ts';
+
+/**
+ * Adds to `kvWB` what marks `peer` destroyed: a Tombstone region state holding `region`, no apply state,
+ * and (for a peer that held data) the deletion of the region's data.
+ */
+export async function writeTombstone(ctx: StoreContext, peer: Peer, region: metapb.Region, kvWB: WriteBatch): Promise<void> {
+  if (peer.isInitialized()) await deleteRange(ctx.engines.kv, kvWB, region.startKey, region.endKey);
+  kvWB.deleteMeta(applyStateKey(region.id));
+  writeRegionState(kvWB, region, raft_serverpb.PeerState.Tombstone);
+}
+
+/**
+ * After the tombstone batch is written: stop the peer, answer its commands, make the store forget it, and
+ * delete its raft state and log.
+ */
+export async function finishDestroy(ctx: StoreContext, peer: Peer): Promise<void> {
+  peer.stopped = true;
+  peer.storage.cancelSnapshotGeneration();
+  peer.answerAllProposals(regionNotFoundError(peer.regionId));
+  if (ctx.router.get(peer.regionId) === peer) {
+    ctx.router.close(peer.regionId);
+    ctx.storeMeta.removeRegion(peer.regionId);
+    ctx.storeMeta.removeRange(peer.regionId);
+  }
+  ctx.dirty.delete(peer);
+  await deleteRaftData(ctx.engines, peer.regionId);
+  peer.logger.info('peer destroyed');
+}
+
+/** Destroys `peer` at once (it learned that it is stale): tombstone with its current region, then finishDestroy. */
+export async function destroyPeer(ctx: StoreContext, peer: Peer, reason: string): Promise<void> {
+  if (peer.stopped) return;
+  peer.logger.info('destroying peer', { reason });
+  const kvWB = new WriteBatch();
+  await writeTombstone(ctx, peer, peer.region(), kvWB);
+  await ctx.engines.kv.write(kvWB);
+  await finishDestroy(ctx, peer);
+}
+
+/** Deletes every raft engine key of region `regionId` (its raft state and log). */
+export async function deleteRaftData(engines: Engines, regionId: number): Promise<number> {
+  const { start, end } = regionRaftRange(regionId);
+  const raftWB = new WriteBatch();
+  const it = engines.raft.iterMeta({ end });
+  try {
+    for (await it.seek(start); it.valid(); await it.next()) raftWB.deleteMeta(Uint8Array.from(it.item().key));
+  } finally {
+    await it.close();
+  }
+  const deleted = raftWB.count;
+  if (deleted > 0) await engines.raft.write(raftWB);
+  return deleted;
+}
