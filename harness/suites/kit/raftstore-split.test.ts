@@ -1,6 +1,8 @@
 /**
- * The pure region split (reference/kv/raftstore/split.ts): the two regions a Split request produces, and every
- * request it must refuse (including a stale request whose new peer ids do not match the region's peers).
+ * Kit: the pure region split (reference/kv/raftstore/split.ts, given code of 3B): the two regions a Split
+ * request produces, and every request it must refuse (including a stale request whose new peer ids do not
+ * match the region's peers). Given code is tested here, not in the 3B suite, so that the suite measures
+ * the student's blocks only.
  */
 import { describe, expect, test } from 'vitest';
 import { metapb, raft_cmdpb } from '#proto';
