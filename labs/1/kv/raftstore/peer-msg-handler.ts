@@ -7,6 +7,10 @@
  *   2. only then send the messages (a vote or an append acknowledgement promises what is on disk);
  *   3. apply the committed entries to the kv engine and answer the waiting proposals (apply.ts);
  *   4. advance the raft group.
+ *
+ * Admin commands (3B): TransferLeader is answered at once (raft hands leadership over); ChangePeer becomes a
+ * ConfChange entry carrying the whole command; Split is checked and proposed like data. Tombstone messages
+ * and messages for a newer peer of the region destroy a peer that was removed (destroy.ts).
  */
 import { encode, eraftpb, metapb, raft_cmdpb, raft_serverpb, schedulerpb } from '#proto';
 import { ProposalDroppedError, RaftError } from '../../raft/errors.ts';

@@ -9,6 +9,11 @@
  * Every entry is checked again as it is applied (the region may have changed since it was proposed):
  * the command's epoch must still match (else EpochNotMatch) and its keys must lie in the region (else
  * KeyNotInRegion). A Snap has no key, so it is not key-checked; its response carries a copy of the region.
+ *
+ * Admin entries: CompactLog (2C) moves the truncated state; Split and conf changes (3B) replace the region
+ * (regions are never changed in place: every change builds a new object, so copies handed out stay true).
+ * A conf change that removes this very peer ends the Applier: the peer's tombstone is written and nothing
+ * after it is applied or written for this peer.
  */
 import { decode, eraftpb, metapb, raft_cmdpb, raft_serverpb } from '#proto';
 import { NotImplemented } from '../../util/not-implemented.ts';
