@@ -33,7 +33,7 @@ import type { StoreContext } from './context.ts';
 import type { Peer } from './peer.ts';
 import type { ApplySnapResult } from './peer-storage.ts';
 import { gcRaftLog } from './raftlog-gc.ts';
-import { destroyPeer } from './destroy.ts';
+import { destroyPeer, sendTombstone } from './destroy.ts';
 import { clonePeer, cloneEpoch, cloneRegion, epochMismatch, findPeerById, isEpochStale, keyInRegion } from './region-util.ts';
 import { checkRegionSplit, type SplitCheckResult } from './split-check.ts';
 import { checkSplitRequest } from './split.ts';
@@ -108,7 +108,7 @@ export class PeerMsgHandler {
     const to = msg.toPeer!;
     if (isEpochStale(msg.regionEpoch, region.regionEpoch) && findPeerById(region, from.id) === undefined) {
       // A member that was removed while it could not hear about it: tell it to destroy itself.
-      if (peer.isInitialized()) this.sendTombstone(from);
+      if (peer.isInitialized()) sendTombstone(ctx, region, peer.meta, from);
       peer.logger.debug('stale message from a removed peer', { from: from.id });
       return true;
     }
@@ -122,21 +122,6 @@ export class PeerMsgHandler {
       return true;
     }
     return false;
-  }
-
-  /** Tells `to` (a removed member) that it no longer belongs to this region. */
-  private sendTombstone(to: metapb.Peer): void {
-    const { peer, ctx } = this;
-    ctx.transport.send(
-      to.storeId,
-      raft_serverpb.RaftMessage({
-        regionId: peer.regionId,
-        fromPeer: clonePeer(peer.meta),
-        toPeer: clonePeer(to),
-        regionEpoch: cloneEpoch(peer.region().regionEpoch),
-        isTombstone: true,
-      }),
-    );
   }
 
   /** A snapshot is stepped only if it is well formed, includes this peer, and overlaps no other region here. */

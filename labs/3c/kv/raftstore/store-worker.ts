@@ -3,12 +3,13 @@
  * for a region this store does not know may create an empty peer (a member added by a conf change, which
  * then waits for the leader's snapshot); stale messages for destroyed peers are dropped.
  */
-import { raft_serverpb, type metapb } from '#proto';
+import { raft_serverpb } from '#proto';
 import type { StoreContext } from './context.ts';
 import { getRegionLocalState } from './meta.ts';
 import { Peer } from './peer.ts';
 import { PeerMsgHandler } from './peer-msg-handler.ts';
-import { clonePeer, cloneEpoch, findPeerById, isEpochStale, isFirstVoteMessage, isInitialMessage } from './region-util.ts';
+import { sendTombstone } from './destroy.ts';
+import { findPeerById, isEpochStale, isFirstVoteMessage, isInitialMessage } from './region-util.ts';
 
 export class StoreWorker {
   constructor(private readonly ctx: StoreContext) {}
@@ -59,7 +60,7 @@ export class StoreWorker {
     if (isEpochStale(msg.regionEpoch, region.regionEpoch)) {
       // The sender is behind this store's last view of the region; if it is no longer a member either, it
       // was removed without hearing of it (it keeps campaigning): tell it.
-      if (findPeerById(region, msg.fromPeer!.id) === undefined) sendTombstone(ctx, region, msg);
+      if (findPeerById(region, msg.fromPeer!.id) === undefined) sendTombstone(ctx, region, msg.toPeer!, msg.fromPeer!);
       ctx.logger.debug('message for a destroyed peer', { region: msg.regionId });
       return true;
     }
@@ -95,21 +96,4 @@ export class StoreWorker {
     ctx.logger.info('created an empty peer for a message', { region: msg.regionId, peer: peer.peerId });
     return peer;
   }
-}
-
-/**
- * Answers `msg`'s sender, a removed member of `region` that does not know it, with a tombstone message:
- * the sender destroys itself when the epoch in it is newer than its own.
- */
-function sendTombstone(ctx: StoreContext, region: metapb.Region, msg: raft_serverpb.RaftMessage): void {
-  ctx.transport.send(
-    msg.fromPeer!.storeId,
-    raft_serverpb.RaftMessage({
-      regionId: region.id,
-      fromPeer: clonePeer(msg.toPeer!),
-      toPeer: clonePeer(msg.fromPeer!),
-      regionEpoch: cloneEpoch(region.regionEpoch),
-      isTombstone: true,
-    }),
-  );
 }

@@ -9,11 +9,12 @@
  *      region's data is deleted if this peer held any. Nothing of this peer is written to the kv engine
  *      after it — in particular no apply state (a restart would find an applied index beyond the log);
  *   2. then the raft engine: the raft state and the whole log of the region are deleted. A crash between
- *      1 and 2 leaves raft keys behind; the store deletes them at its next start (clearTombstoneLeftovers).
+ *      1 and 2 leaves raft keys behind; the store deletes them at its next start (Raftstore's loadPeers).
  * In memory, the peer stops, its waiting commands are answered RegionNotFound, and the store forgets it
  * (router and region map) — once, and only if the store still maps the region to this very peer.
  */
 import { raft_serverpb, type metapb } from '#proto';
+import { cloneEpoch, clonePeer } from './region-util.ts';
 import { WriteBatch } from '../storage/engine.ts';
 import { regionNotFoundError } from './cmd-resp.ts';
 import type { StoreContext } from './context.ts';
@@ -74,4 +75,21 @@ export async function deleteRaftData(engines: Engines, regionId: number): Promis
   const deleted = raftWB.count;
   if (deleted > 0) await engines.raft.write(raftWB);
   return deleted;
+}
+
+/**
+ * Tells peer `to`, a removed member of `region` that does not know it yet, with a tombstone message from
+ * `from`: the receiver destroys itself when the epoch in it is newer than its own.
+ */
+export function sendTombstone(ctx: StoreContext, region: metapb.Region, from: metapb.Peer, to: metapb.Peer): void {
+  ctx.transport.send(
+    to.storeId,
+    raft_serverpb.RaftMessage({
+      regionId: region.id,
+      fromPeer: clonePeer(from),
+      toPeer: clonePeer(to),
+      regionEpoch: cloneEpoch(region.regionEpoch),
+      isTombstone: true,
+    }),
+  );
 }
