@@ -176,6 +176,8 @@ export class Applier {
       case AdminCmdType.CompactLog: {
         const compact = admin.compactLog;
         if (compact === undefined) break;
+        // Where the whole region compacted: every member applies this entry (the log GC tick counts from it).
+        peer.lastAppliedCompactIndex = Math.max(peer.lastAppliedCompactIndex, compact.compactIndex);
         // Your code here (2C): if the compact index is beyond the truncated index, move the truncated state (peer storage's compactTo: it is persisted with the apply state in this batch), and once the batch is written schedule the deletion of the old log keys (handler.scheduleCompactLog)
         response.adminResponse = raft_cmdpb.AdminResponse({ cmdType: AdminCmdType.CompactLog, compactLog: raft_cmdpb.CompactLogResponse() });
         return { response };

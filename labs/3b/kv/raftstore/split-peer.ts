@@ -5,7 +5,7 @@
  *     are replayed to it, so the region's first election does not wait for a second round;
  *   - on the store that led the parent region, it campaigns at once (the parent's leader is most likely the
  *     first to apply the split, and the region has no leader until someone campaigns);
- *   - its size is unknown: the split checker looks at it soon.
+ *   - its size is unknown: the split checker looks at it soon (Peer.forgetSize, as for every new peer).
  */
 import type { metapb } from '#proto';
 import type { StoreContext } from './context.ts';
@@ -17,7 +17,6 @@ export async function createSplitPeer(ctx: StoreContext, region: metapb.Region, 
   ctx.router.register(peer);
   ctx.storeMeta.setRegion(peer.region());
   ctx.storeMeta.insertRange(peer.region());
-  peer.sizeDiffHint = ctx.cfg.regionSplitSize / 8;
   if (parentWasLeader && !peer.isLeader()) peer.raftGroup.campaign();
   ctx.markDirty(peer);
   for (const vote of ctx.storeMeta.takeVotes(region.id)) await new PeerMsgHandler(peer, ctx).onRaftMessage(vote);

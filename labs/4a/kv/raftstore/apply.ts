@@ -264,6 +264,8 @@ export class Applier {
       case AdminCmdType.CompactLog: {
         const compact = admin.compactLog;
         if (compact === undefined) break;
+        // Where the whole region compacted: every member applies this entry (the log GC tick counts from it).
+        peer.lastAppliedCompactIndex = Math.max(peer.lastAppliedCompactIndex, compact.compactIndex);
         if (peer.storage.compactTo(compact.compactIndex, compact.compactTerm)) {
           this.afterWrite.push(() => this.handler.scheduleCompactLog(compact.compactIndex));
         }

@@ -39,6 +39,12 @@ export class Peer {
   lastCompactedIdx = 0;
   /** The highest compact index this peer proposed as leader (so a pending CompactLog is not proposed again). */
   lastProposedCompactIndex = 0;
+  /**
+   * The compact index of the last CompactLog this peer applied since it started (0: none yet). Every member
+   * that applied that entry has truncated its log at least that far, so no member's log holds more than
+   * applied - this entries; the log GC tick counts from here (see onRaftGcLogTick).
+   */
+  lastAppliedCompactIndex = 0;
   /** Set when the peer is destroyed or the store stops: it handles nothing any more. */
   stopped = false;
   /** Bytes written since the last split check (3B). */
@@ -93,6 +99,7 @@ export class Peer {
       random: ctx.runtime.random,
     });
     const peer = new Peer(meta, storage, raftGroup, logger);
+    peer.forgetSize(ctx);
     // A region with a single member (this one) needs no election: become leader at once.
     if (region.peers.length === 1 && region.peers[0]!.storeId === ctx.storeId) peer.raftGroup.campaign();
     logger.info('peer created', { initialized: storage.isInitialized(), applied: storage.appliedIndex() });
@@ -101,6 +108,15 @@ export class Peer {
 
   region(): metapb.Region {
     return this.storage.region;
+  }
+
+  /**
+   * The region's size is not known (the peer was just created from disk, by a split or restart, or its data
+   * came whole from a snapshot): the split checker measures it at its next tick, if this peer leads.
+   */
+  forgetSize(ctx: StoreContext): void {
+    this.approximateSize = undefined;
+    this.sizeDiffHint = Math.max(this.sizeDiffHint, ctx.cfg.regionSplitSize / 8);
   }
 
   /** Replace the region (the caller has persisted it and updates the store's region map). */

@@ -341,14 +341,22 @@ export class PeerMsgHandler {
     this.ctx.markDirty(this.peer);
   }
 
-  /** Log GC check: a leader whose log holds many applied entries proposes to compact it. */
+  /**
+   * Log GC check: as leader, propose a CompactLog up to the applied index once the region's longest log
+   * may hold raftLogGcCountLimit applied entries.
+   *
+   * The count starts at the last compaction the whole region went through (the compact index of the last
+   * CompactLog this peer applied), not at this peer's own truncated index: a peer whose log began with a
+   * snapshot has a short log of its own while the members that applied every entry keep theirs from the
+   * last CompactLog. A peer that has applied none since it started (restarted, or created from a snapshot)
+   * cannot tell where the others' logs start, and counts from 0: it compacts soon after becoming leader.
+   */
   onRaftGcLogTick(): void {
     const { peer, ctx } = this;
     if (peer.stopped || !peer.isLeader()) return;
     const applied = peer.storage.appliedIndex();
-    const truncated = peer.storage.truncatedIndex();
-    if (applied - truncated < ctx.cfg.raftLogGcCountLimit) return;
-    if (applied <= peer.lastProposedCompactIndex) return; // already proposed, not applied yet
+    if (applied - peer.lastAppliedCompactIndex < ctx.cfg.raftLogGcCountLimit) return;
+    if (applied <= peer.lastProposedCompactIndex) return; // proposed already; the applied index has not moved since
     const term = peer.storage.term(applied);
     peer.lastProposedCompactIndex = applied;
     const req = newCompactLogRequest(peer, applied, term);
@@ -467,6 +475,8 @@ export class PeerMsgHandler {
     const region = peer.region();
     meta.setRegion(region);
     meta.insertRange(region);
+    // The region's data came whole from the snapshot: its size is unknown until the split checker measures it.
+    peer.forgetSize(ctx);
     // Entries up to the snapshot's index were never applied here one by one: their proposals cannot be matched.
     const applied = peer.storage.appliedIndex();
     // Entries below the old compaction point may still wait for log GC: everything up to the snapshot goes.
