@@ -6,9 +6,10 @@
  * after the steps that change a store's regions: the region map and range index agree with the peers, a
  * destroyed peer leaves a clean tombstone on disk, a Normal region can be loaded again after a restart.
  */
-import { metapb, raft_cmdpb } from '#proto';
-import type { Sim } from '../sim/index.ts';
+import { eraftpb, metapb, raft_cmdpb } from '#proto';
+import { dropWhere, type Sim } from '../sim/index.ts';
 import type { Cluster, ClusterOptions } from './cluster.ts';
+import type { RaftMessage } from './raft-network.ts';
 import { ClusterCheckError } from './errors.ts';
 import { checkStoreInvariants } from './invariants.ts';
 import { bytes, bytesEqual, showKey, showRegion } from './keys.ts';
@@ -201,5 +202,79 @@ export async function logGcAfterLeadersFromSnapshotsScenario(cluster: Cluster, s
   await sim.sleep(1000); // several log GC ticks, and time for a CompactLog to be applied everywhere
   await checkRaftLogSizes(cluster, LOG_GC_LIMIT);
   await cluster.mustGetEqual(1, bytes('s5-k0'), bytes('v0'));
+  await checkStoreInvariants(cluster);
+}
+
+/**
+ * The removed peer led the region when its removal committed, and its last word was lost. Region 1 shrinks to
+ * peers 1 (store 1, leader) and 2 (store 2); the leader proposes removing peer 2, which appends the entry but
+ * whose acknowledgement is lost, so the entry is not committed. Peer 2 then wins an election (it stops hearing
+ * from store 1, whose vote it still gets) and commits the entry itself in its new term; the messages
+ * that would tell store 1 of that commit are lost. Store 1 can only learn it from peer 2: in a region of two, it
+ * cannot win an election without peer 2's vote. A peer that destroys itself as soon as it applies its own
+ * removal leaves store 1 campaigning forever; it must stay until another member knows of the commit.
+ */
+export async function removedLeaderLastWordLostScenario(cluster: Cluster, sim: Sim): Promise<void> {
+  const { MessageType } = eraftpb;
+  const survivor = newPeer(1, 1);
+  const removed = newPeer(2, 2);
+  await cluster.mustTransferLeader(1, survivor);
+  for (const store of [3, 4, 5]) await cluster.mustRemovePeer(1, newPeer(store, store));
+  await cluster.mustPut(bytes('k1'), bytes('v1'));
+
+  const between = (m: RaftMessage, from: number, to: number) => m.regionId === 1 && m.fromPeer?.storeId === from && m.toPeer?.storeId === to;
+  const typeOf = (m: RaftMessage) => m.message?.msgType;
+  // The index of the entry that removes peer 2, once the leader has sent it.
+  let removalIndex = Number.POSITIVE_INFINITY;
+  const watch = cluster.addFilter(
+    dropWhere<RaftMessage>('(watch for the removal entry)', ({ msg }) => {
+      if (between(msg, 1, 2) && typeOf(msg) === MessageType.MsgAppend) {
+        const cc = msg.message!.entries.find((e) => e.entryType === eraftpb.EntryType.EntryConfChange);
+        if (cc !== undefined) removalIndex = Math.min(removalIndex, cc.index);
+      }
+      return false;
+    }),
+  );
+  // Peer 2's acknowledgements of the leader's appends are lost: the removal is appended on both, committed by neither.
+  const noAcks = cluster.addFilter(
+    dropWhere<RaftMessage>('acks from store 2 to store 1', ({ msg }) => between(msg, 2, 1) && typeOf(msg) === MessageType.MsgAppendResponse),
+  );
+  // Whatever tells store 1 that the removal committed is lost, for good.
+  cluster.addFilter(
+    dropWhere<RaftMessage>('commit news from store 2 to store 1', ({ msg }) =>
+      between(msg, 2, 1) &&
+      (typeOf(msg) === MessageType.MsgAppend || typeOf(msg) === MessageType.MsgHeartbeat) &&
+      msg.message!.commit >= removalIndex,
+    ),
+  );
+  cluster.scheduler.removePeer(1, removed);
+  for (let waited = 0; !Number.isFinite(removalIndex); waited += 10) {
+    if (waited > 20_000) throw new ClusterCheckError('the leader never sent the entry that removes peer 2 (the setup, not the store, is at fault)');
+    await sim.sleep(10);
+  }
+  await sim.sleep(100); // the entry reaches store 2
+  // Store 2 stops hearing from the leader, so it campaigns; votes still pass, and store 1 votes for it.
+  const silence = cluster.addFilter(
+    dropWhere<RaftMessage>('appends and heartbeats from store 1 to store 2', ({ msg }) =>
+      between(msg, 1, 2) && (typeOf(msg) === MessageType.MsgAppend || typeOf(msg) === MessageType.MsgHeartbeat),
+    ),
+  );
+
+  // Wait until peer 2 leads (it reports to the scheduler when it wins), then let everything else through.
+  for (let waited = 0; ; waited += 10) {
+    const leader = await cluster.leaderOfRegion(1);
+    if (leader?.id === removed.id) break;
+    if (waited > 20_000) throw new ClusterCheckError('the scenario could not make peer 2 the leader (the setup, not the store, is at fault)');
+    await sim.sleep(10);
+  }
+  watch.remove();
+  noAcks.remove();
+  silence.remove();
+
+  // The region must end with peer 1 alone and serving.
+  await cluster.mustNonePeer(1, removed, 30_000);
+  await cluster.mustPut(bytes('k2'), bytes('v2'));
+  await cluster.mustGetEqual(1, bytes('k2'), bytes('v2'));
+  await cluster.mustGetNoneOnStore(2, bytes('k1'));
   await checkStoreInvariants(cluster);
 }

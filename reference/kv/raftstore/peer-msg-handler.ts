@@ -12,9 +12,10 @@
  * ConfChange entry carrying the whole command; Split is checked and proposed like data. Tombstone messages
  * and messages for a newer peer of the region destroy a peer that was removed (destroy.ts).
  */
-import { encode, eraftpb, metapb, raft_cmdpb, raft_serverpb, schedulerpb } from '#proto';
+import { decode, encode, eraftpb, metapb, raft_cmdpb, raft_serverpb, schedulerpb } from '#proto';
 import { ProposalDroppedError, RaftError } from '../../raft/errors.ts';
 import { StateType } from '../../raft/raft.ts';
+import type { Ready } from '../../raft/rawnode.ts';
 import { NotImplemented } from '../../util/not-implemented.ts';
 import { Applier, checkRequests } from './apply.ts';
 import { onceCallback, type Callback } from './callback.ts';
@@ -73,6 +74,9 @@ export class PeerMsgHandler {
       return;
     }
     if (await this.isStaleMessage(msg)) return;
+    if ((m.msgType === MessageType.MsgAppend || m.msgType === MessageType.MsgHeartbeat) && msg.fromPeer.id !== peer.peerId) {
+      peer.commitKnownElsewhere = Math.max(peer.commitKnownElsewhere, m.commit);
+    }
     if (m.msgType === MessageType.MsgSnapshot && !this.acceptSnapshot(msg)) return;
     peer.insertPeerCache(msg.fromPeer);
     try {
@@ -473,6 +477,7 @@ export class PeerMsgHandler {
     const { peer, ctx } = this;
     if (peer.stopped || !peer.raftGroup.hasReady()) return;
     const ready = peer.raftGroup.ready();
+    if (this.holdOwnRemoval(ready) && isEmptyReady(ready)) return;
     // @student 2B begin: persist the ready (peer storage's saveReadyState) BEFORE anything else; if it applied a snapshot call onSnapshotApplied; then send the messages; then apply the committed entries (Applier.applyEntries); then advance the raft group (unless the peer stopped meanwhile)
     const snapResult = await peer.storage.saveReadyState(ready);
     if (snapResult !== undefined) this.onSnapshotApplied(snapResult);
@@ -485,6 +490,46 @@ export class PeerMsgHandler {
     // @student 2B end
     // A new leader tells the scheduler at once, so clients find it without waiting for the heartbeat tick.
     if (ready.softState?.raftState === StateType.Leader) peer.heartbeatScheduler(ctx);
+  }
+
+  /**
+   * A conf change that removes this peer is applied (and the peer destroyed) only once another member has
+   * shown that it knows the entry is committed (it sent this peer a commit index that covers it). Until then
+   * the committed entries from that one on are taken out of `ready` (raft hands them out again later), and
+   * a leader hands leadership to its most up-to-date follower, whose own commit will then tell this peer.
+   * Why (3B): if this peer led when its removal committed and vanished before the others heard of the
+   * commit, a region of two would be left with one member that still counts the removed one, and that
+   * cannot win an election without its vote. Returns true when something was held back.
+   */
+  private holdOwnRemoval(ready: Ready): boolean {
+    const { peer, ctx } = this;
+    const at = ready.committedEntries.findIndex((e) => removesPeer(e, peer.peerId));
+    if (at < 0) {
+      peer.heldRemovalIndex = undefined;
+      return false;
+    }
+    const entry = ready.committedEntries[at]!;
+    const othersRemain = peer.region().peers.some((p) => p.id !== peer.peerId);
+    if (peer.commitKnownElsewhere >= entry.index || !othersRemain) {
+      peer.heldRemovalIndex = undefined;
+      return false;
+    }
+    ready.committedEntries = ready.committedEntries.slice(0, at);
+    if (peer.heldRemovalIndex !== entry.index) {
+      peer.heldRemovalIndex = entry.index;
+      peer.logger.info('holding back the conf change that removes this peer until another member knows it is committed', {
+        index: entry.index,
+        knownElsewhere: peer.commitKnownElsewhere,
+      });
+    }
+    if (peer.isLeader()) {
+      const successor = this.bestSuccessor();
+      if (successor !== undefined) {
+        peer.raftGroup.transferLeader(successor);
+        ctx.markDirty(peer);
+      }
+    }
+    return true;
   }
 
   /** A snapshot was applied to this peer: the store's region map follows the new region. */
@@ -527,6 +572,29 @@ export class PeerMsgHandler {
       });
     });
   }
+}
+
+/** True when `entry` is a conf change entry that removes the peer with id `peerId`. */
+function removesPeer(entry: eraftpb.Entry, peerId: number): boolean {
+  if (entry.entryType !== eraftpb.EntryType.EntryConfChange) return false;
+  try {
+    const cc = decode('eraftpb.ConfChange', entry.data);
+    return cc.changeType === eraftpb.ConfChangeType.RemoveNode && cc.nodeId === peerId;
+  } catch {
+    return false; // not a conf change: the applier skips it
+  }
+}
+
+/** Nothing to persist, send or apply. */
+function isEmptyReady(ready: Ready): boolean {
+  return (
+    ready.softState === undefined &&
+    ready.hardState === undefined &&
+    ready.snapshot === undefined &&
+    ready.entries.length === 0 &&
+    ready.committedEntries.length === 0 &&
+    ready.messages.length === 0
+  );
 }
 
 /** A CompactLog admin command from `peer` (the store proposes it itself: no client waits for it). */

@@ -45,6 +45,14 @@ export class Peer {
    * applied - this entries; the log GC tick counts from here (see onRaftGcLogTick).
    */
   lastAppliedCompactIndex = 0;
+  /**
+   * The highest commit index another member has sent this peer (in an append or a heartbeat): that member
+   * knows every entry up to it is committed. A conf change that removes this peer waits for it (3B, see
+   * PeerMsgHandler.holdOwnRemoval).
+   */
+  commitKnownElsewhere = 0;
+  /** The index of a conf change removing this peer that is held back from applying (3B), if any. */
+  heldRemovalIndex: number | undefined;
   /** Set when the peer is destroyed or the store stops: it handles nothing any more. */
   stopped = false;
   /** Bytes written since the last split check (3B). */
