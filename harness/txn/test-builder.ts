@@ -1,13 +1,13 @@
 /**
  * A builder for transactional command tests (4B, 4C), modelled on TinyKV's testBuilder: put raw data into a
- * MemoryStorage, run requests through TxnApi, then assert what each column family holds.
+ * MemStorage, run requests through TxnApi, then assert what each column family holds.
  *
  * Data is written the way TinyKV's tests write it: locks and write records as literal bytes, so the tests
  * also pin down the stored formats. Timestamps come from a counter starting at 99, like TinyKV's.
  */
 import { expect } from 'vitest';
 import { kvrpcpb } from '#proto';
-import { MemoryStorage } from '@impl/kv/storage/memory-storage.ts';
+import { MemStorage } from '@impl/kv/storage/mem-storage.ts';
 import type {
   ColumnFamily,
   DBIterator,
@@ -107,7 +107,7 @@ export class BudgetedStorage implements Storage {
 }
 
 export class TxnTestBuilder {
-  readonly mem = new MemoryStorage();
+  readonly mem = new MemStorage();
   readonly latches = new Latches();
   readonly api: TxnApi;
   /** The latest timestamp handed out (TinyKV's prevTs). */

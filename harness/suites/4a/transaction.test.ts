@@ -8,7 +8,7 @@
  * TestGetValueOverwritten4A, TestCurrentWrite4A and TestMostRecentWrite4A.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryStorage } from '@impl/kv/storage/memory-storage.ts';
+import { MemStorage } from '@impl/kv/storage/mem-storage.ts';
 import type { ColumnFamily } from '@impl/kv/storage/storage.ts';
 import { decodeTimestamp, encodeKey, TS_MAX } from '@impl/kv/transaction/mvcc/codec.ts';
 import { Lock } from '@impl/kv/transaction/mvcc/lock.ts';
@@ -17,8 +17,8 @@ import { Write, WriteKind } from '@impl/kv/transaction/mvcc/write.ts';
 
 const u8 = (...b: number[]) => Uint8Array.from(b);
 
-async function testTxn(startTs: bigint, setup?: (m: MemoryStorage) => void): Promise<MvccTxn> {
-  const mem = new MemoryStorage();
+async function testTxn(startTs: bigint, setup?: (m: MemStorage) => void): Promise<MvccTxn> {
+  const mem = new MemStorage();
   setup?.(mem);
   return new MvccTxn(await mem.reader(undefined), startTs);
 }
@@ -33,19 +33,19 @@ function assertDeleteInTxn(txn: MvccTxn, key: Uint8Array, cf: ColumnFamily): voi
   expect(txn.writes[0]).toEqual({ type: 'delete', cf, key });
 }
 
-function singleEntry(m: MemoryStorage): void {
+function singleEntry(m: MemStorage): void {
   m.set('default', encodeKey(u8(16, 240), 40n), u8(1, 2, 3));
   m.set('write', encodeKey(u8(16, 240), 42n), new Write(40n, WriteKind.Put).toBytes());
 }
 
-function twoEntries(m: MemoryStorage): void {
+function twoEntries(m: MemStorage): void {
   m.set('default', encodeKey(u8(16, 240), 40n), u8(1, 2, 3));
   m.set('write', encodeKey(u8(16, 240), 42n), new Write(40n, WriteKind.Put).toBytes());
   m.set('default', encodeKey(u8(16, 240), 50n), u8(255, 0, 255));
   m.set('write', encodeKey(u8(16, 240), 52n), new Write(50n, WriteKind.Put).toBytes());
 }
 
-function deleted(m: MemoryStorage): void {
+function deleted(m: MemStorage): void {
   m.set('default', encodeKey(u8(16, 240), 40n), u8(1, 2, 3));
   m.set('write', encodeKey(u8(16, 240), 42n), new Write(40n, WriteKind.Put).toBytes());
   m.set('write', encodeKey(u8(16, 240), 52n), new Write(50n, WriteKind.Delete).toBytes());
@@ -197,7 +197,7 @@ describe('4A mvcc transaction', () => {
     expect(new Lock(u8(7), t(3n), 10, WriteKind.Put).toBytes()).toEqual(
       new Uint8Array([7, 1, ...bigEndian(t(3n)), 0, 0, 0, 0, 0, 0, 0, 10]),
     );
-    const setup = (m: MemoryStorage) => {
+    const setup = (m: MemStorage) => {
       m.set('default', encodeKey(u8(7), t(1n)), u8(11));
       m.set('write', encodeKey(u8(7), t(2n)), new Write(t(1n), WriteKind.Put).toBytes());
       m.set('default', encodeKey(u8(7), t(3n)), u8(33));

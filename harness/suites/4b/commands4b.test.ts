@@ -1,6 +1,6 @@
 /**
  * Project 4B: KvGet, KvPrewrite, KvCommit (TinyKV's commands4b_test.go scenarios, plus our own).
- * Each test stores raw data, runs requests through TxnApi over a MemoryStorage, and checks the families.
+ * Each test stores raw data, runs requests through TxnApi over a MemStorage, and checks the families.
  */
 import { describe, expect, it } from 'vitest';
 import { kvrpcpb } from '#proto';

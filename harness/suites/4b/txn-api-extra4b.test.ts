@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { errorpb, kvrpcpb } from '#proto';
-import { MemoryStorage } from '@impl/kv/storage/memory-storage.ts';
+import { MemStorage } from '@impl/kv/storage/mem-storage.ts';
 import { RegionError } from '@impl/kv/storage/errors.ts';
 import type { Modify, Storage, StorageContext, StorageReader } from '@impl/kv/storage/storage.ts';
 import { TxnApi } from '@impl/kv/server/txn-api.ts';
@@ -59,7 +59,7 @@ describe('4B extra', () => {
   });
 
   it('TestRegionErrorPassedThrough4B', async () => {
-    const storage = new RegionErrorStorage(new MemoryStorage());
+    const storage = new RegionErrorStorage(new MemStorage());
     const api = new TxnApi(storage);
     const context = kvrpcpb.Context({ regionId: 7 });
 

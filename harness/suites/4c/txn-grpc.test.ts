@@ -1,6 +1,6 @@
 /**
  * Project 4C, end to end: concurrent Percolator transactions over real gRPC against one TinyKV server
- * (Server on MemoryStorage). Eight clients move money between ten accounts; some clients "crash" after
+ * (Server on MemStorage). Eight clients move money between ten accounts; some clients "crash" after
  * prewrite or after committing the primary, leaving locks for the others to resolve.
  *
  * Checked at the end:
@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvrpcpb } from '#proto';
-import { MemoryStorage } from '@impl/kv/storage/memory-storage.ts';
+import { MemStorage } from '@impl/kv/storage/mem-storage.ts';
 import { Server } from '@impl/kv/server/server.ts';
 import { TinyKvGrpcServer } from '@impl/kv/server/grpc-server.ts';
 import { SeededRandom } from '@impl/util/prng.ts';
@@ -59,7 +59,7 @@ describe('4C transactions over gRPC', () => {
   const kvs: GrpcTxnKv[] = [];
 
   beforeAll(async () => {
-    server = await TinyKvGrpcServer.start(new Server(new MemoryStorage()), { addr: '127.0.0.1:0' });
+    server = await TinyKvGrpcServer.start(new Server(new MemStorage()), { addr: '127.0.0.1:0' });
   });
 
   afterAll(async () => {

@@ -13,7 +13,7 @@ import {
   UnknownColumnFamilyError,
   WriteBatchUsedError,
 } from '@impl/kv/storage/errors.ts';
-import { MemoryStorage } from '@impl/kv/storage/memory-storage.ts';
+import { MemStorage } from '@impl/kv/storage/mem-storage.ts';
 import type { ColumnFamily, DBIterator } from '@impl/kv/storage/storage.ts';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -359,7 +359,7 @@ describe('engine: lifecycle', () => {
 
 describe('memory storage', () => {
   it('gives each reader a snapshot of the moment it was opened', async () => {
-    const mem = new MemoryStorage();
+    const mem = new MemStorage();
     await mem.write(undefined, [
       { type: 'put', cf: 'default', key: enc('a'), value: enc('1') },
       { type: 'put', cf: 'default', key: enc('c'), value: enc('3') },
@@ -383,7 +383,7 @@ describe('memory storage', () => {
   });
 
   it('rejects a batch with a bad family without applying any of it', async () => {
-    const mem = new MemoryStorage();
+    const mem = new MemStorage();
     await expect(
       mem.write(undefined, [
         { type: 'put', cf: 'default', key: enc('a'), value: enc('1') },
@@ -394,7 +394,7 @@ describe('memory storage', () => {
   });
 
   it('offers set/get/hasChanged/len for test setup', async () => {
-    const mem = new MemoryStorage();
+    const mem = new MemStorage();
     mem.set('write', enc('k'), enc('v'));
     mem.set('write', enc('j'), enc('v'));
     expect(mem.hasChanged('write', enc('k'))).toBe(false);

@@ -4,7 +4,8 @@
  * split and again when it applies one (the region may have changed in between), then splitRegion.
  */
 import { metapb, raft_cmdpb } from '#proto';
-import { cloneEpoch, clonePeer, cloneRegion, compareBytes, describeRegion, exceedsEndKey } from './region-util.ts';
+import { compareBytes, hexKey } from '../../util/bytes.ts';
+import { cloneEpoch, clonePeer, cloneRegion, describeRegion, exceedsEndKey } from './region-util.ts';
 
 /** A Split request that cannot be applied to the region as it is. */
 export class SplitError extends Error {
@@ -12,10 +13,6 @@ export class SplitError extends Error {
     super(message);
     this.name = 'SplitError';
   }
-}
-
-function hex(key: Uint8Array): string {
-  return key.length === 0 ? '(empty)' : Buffer.from(key).toString('hex');
 }
 
 /**
@@ -29,10 +26,10 @@ export function checkSplitRequest(region: metapb.Region, split: raft_cmdpb.Split
   const key = split.splitKey;
   if (key.length === 0) return `${where}: the split key is empty`;
   const vsStart = compareBytes(key, region.startKey);
-  if (vsStart === 0) return `${where}: the split key ${hex(key)} equals the region's start key (the left region would be empty)`;
-  if (vsStart < 0) return `${where}: the split key ${hex(key)} lies before the region's start key ${hex(region.startKey)}`;
+  if (vsStart === 0) return `${where}: the split key ${hexKey(key)} equals the region's start key (the left region would be empty)`;
+  if (vsStart < 0) return `${where}: the split key ${hexKey(key)} lies before the region's start key ${hexKey(region.startKey)}`;
   if (exceedsEndKey(key, region.endKey)) {
-    return `${where}: the split key ${hex(key)} is not below the region's end key ${hex(region.endKey)}`;
+    return `${where}: the split key ${hexKey(key)} is not below the region's end key ${hexKey(region.endKey)}`;
   }
 
   if (!(split.newRegionId > 0)) return `${where}: the new region id must be positive, got ${split.newRegionId}`;

@@ -17,7 +17,7 @@ import type { Storage, StorageContext, StorageReader } from '../storage/storage.
 import { RegionError } from '../storage/errors.ts';
 import { NotImplemented } from '../../util/not-implemented.ts';
 import { Latches } from '../transaction/latches.ts';
-import { compareBytes, hexKey } from '../transaction/mvcc/bytes.ts';
+import { compareBytes, hexKey } from '../../util/bytes.ts';
 import { physicalTime } from '../transaction/mvcc/codec.ts';
 import { Lock, parseLock } from '../transaction/mvcc/lock.ts';
 import { Scanner } from '../transaction/mvcc/scanner.ts';

@@ -36,7 +36,8 @@ import {
   writeRaftState,
   writeRegionState,
 } from './meta.ts';
-import { cloneEpoch, cloneRegion, compareBytes, confStateFromRegion } from './region-util.ts';
+import { compareBytes } from '../../util/bytes.ts';
+import { cloneEpoch, cloneRegion, confStateFromRegion } from './region-util.ts';
 import { makeSnapshot, parseSnapshotData, readRegionData } from './snapshot-data.ts';
 
 type Entry = eraftpb.Entry;

@@ -2,22 +2,10 @@
  * Small facts about regions, epochs, peers and raft messages that the raftstore checks over and over.
  */
 import { eraftpb, metapb, raft_cmdpb } from '#proto';
+import { compareBytes } from '../../util/bytes.ts';
 import { RAFT_INIT_LOG_TERM } from './meta.ts';
 
 const { MessageType } = eraftpb;
-
-/** Lexicographic order of two byte strings: negative, zero or positive. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) return a[i]! - b[i]!;
-  }
-  return a.length - b.length;
-}
-
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && compareBytes(a, b) === 0;
-}
 
 /** True when `key` lies at or beyond `end`; an empty end key means "no upper bound". */
 export function exceedsEndKey(key: Uint8Array, end: Uint8Array): boolean {

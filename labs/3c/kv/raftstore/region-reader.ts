@@ -7,7 +7,8 @@ import type { EngineIterator, EngineSnapshot } from '../storage/engine.ts';
 import { RegionError } from '../storage/errors.ts';
 import type { ColumnFamily, DBItem, DBIterator, StorageReader } from '../storage/storage.ts';
 import { keyNotInRegionError } from './cmd-resp.ts';
-import { cloneRegion, compareBytes, keyInRegion } from './region-util.ts';
+import { compareBytes } from '../../util/bytes.ts';
+import { cloneRegion, keyInRegion } from './region-util.ts';
 
 export class RegionReader implements StorageReader {
   /** The region as it was when the snapshot was taken (a copy: later splits do not change it). */

@@ -11,7 +11,7 @@ import type { metapb } from '#proto';
 import { storedPairSize, type EngineSnapshot } from '../storage/engine.ts';
 import { decodeBytes, encodeBytes } from '../transaction/mvcc/codec.ts';
 import { MvccCorruptionError } from '../transaction/mvcc/errors.ts';
-import { compareBytes } from './region-util.ts';
+import { compareBytes } from '../../util/bytes.ts';
 
 export interface SplitCheckResult {
   /**

@@ -7,7 +7,8 @@
  * range until its first snapshot.
  */
 import type { metapb, raft_serverpb } from '#proto';
-import { compareBytes, keyInRegion, rangesOverlap } from './region-util.ts';
+import { compareBytes } from '../../util/bytes.ts';
+import { keyInRegion, rangesOverlap } from './region-util.ts';
 
 /** Votes kept per region, and regions with kept votes: enough for a few splits in flight, bounded memory. */
 const MAX_VOTES_PER_REGION = 4;

@@ -13,7 +13,7 @@
  */
 import type { Modify, StorageReader } from '../../storage/storage.ts';
 import { NotImplemented } from '../../../util/not-implemented.ts';
-import { bytesEqual } from './bytes.ts';
+import { bytesEqual } from '../../../util/bytes.ts';
 import { decodeTimestamp, decodeUserKey, encodeKey, TS_MAX } from './codec.ts';
 import { Lock, parseLock } from './lock.ts';
 import { parseWrite, Write, WriteKind } from './write.ts';

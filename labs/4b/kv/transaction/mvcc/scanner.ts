@@ -7,7 +7,7 @@
  */
 import type { DBIterator } from '../../storage/storage.ts';
 import { NotImplemented } from '../../../util/not-implemented.ts';
-import { bytesEqual, nextKey } from './bytes.ts';
+import { bytesEqual, nextKey } from '../../../util/bytes.ts';
 import { decodeUserKey, encodeKey } from './codec.ts';
 import type { MvccTxn } from './transaction.ts';
 import { parseWrite, WriteKind } from './write.ts';

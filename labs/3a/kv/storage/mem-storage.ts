@@ -1,5 +1,5 @@
 /**
- * MemoryStorage: the Storage interface held in memory, for tests (the transaction layer's tests in Project 4
+ * MemStorage: the Storage interface held in memory, for tests (the transaction layer's tests in Project 4
  * build their data with set() and check it with get()/hasChanged()/len()).
  *
  * Each column family is a sorted array of entries. Writes never change an array in place: they build new
@@ -18,6 +18,7 @@ import {
   type StorageReader,
 } from './storage.ts';
 import { InvalidBytesError, IteratorStateError, StorageError, UnknownColumnFamilyError } from './errors.ts';
+import { compareBytes } from '../../util/bytes.ts';
 
 interface MemEntry {
   readonly key: Uint8Array;
@@ -27,10 +28,6 @@ interface MemEntry {
 }
 
 type Families = Readonly<Record<ColumnFamily, readonly MemEntry[]>>;
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
-}
 
 /** Index of the first entry whose key is >= `key` (entries.length when there is none). */
 function lowerBound(entries: readonly MemEntry[], key: Uint8Array): number {
@@ -59,7 +56,7 @@ function checkBytes(what: string, value: unknown): Uint8Array {
   return value;
 }
 
-export class MemoryStorage implements Storage {
+export class MemStorage implements Storage {
   private families: Families = { default: [], lock: [], write: [] };
 
   async start(): Promise<void> {}
