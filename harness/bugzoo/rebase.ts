@@ -58,6 +58,18 @@ function unifiedDiff(rel: string, before: string, after: string, work: string): 
   }
 }
 
+/** `text` with the one-file unified diff `diff` applied by GNU patch with fuzz, or undefined if it fails. */
+function applyWithFuzz(text: string, diff: string, work: string): string | undefined {
+  const target = path.join(work, 'fuzz-target');
+  fs.writeFileSync(target, text);
+  try {
+    execFileSync('patch', ['--fuzz=3', '--no-backup-if-mismatch', '-r', '-', target], { input: diff, stdio: ['pipe', 'ignore', 'ignore'] });
+    return fs.readFileSync(target, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 export type RebaseOutcome = 'applies' | 'rebased' | 'conflict';
 
 /** Rebases one patch (see the file comment). Writes it unless `dryRun`. */
@@ -84,12 +96,18 @@ export function rebasePatch(bug: Bug, from: string, dryRun: boolean): RebaseOutc
       fs.writeFileSync(mine, current);
       fs.writeFileSync(old, base);
       fs.writeFileSync(theirs, buggy);
+      let rebased: string;
       try {
         execFileSync('git', ['merge-file', '-q', mine, old, theirs]);
+        rebased = fs.readFileSync(mine, 'utf8');
       } catch {
-        return 'conflict';
+        // Changes on neighbouring lines conflict in a merge; a patch whose context moved may still apply
+        // with fuzz (GNU patch), which matches a hunk while ignoring its outer context lines.
+        const fuzzed = applyWithFuzz(current, unifiedDiff(rel, base, buggy, work), work);
+        if (fuzzed === undefined) return 'conflict';
+        rebased = fuzzed;
       }
-      parts.push(unifiedDiff(rel, current, fs.readFileSync(mine, 'utf8'), work));
+      parts.push(unifiedDiff(rel, current, rebased, work));
     }
     if (!dryRun) fs.writeFileSync(file, parts.join(''));
     return 'rebased';
