@@ -14,7 +14,7 @@ export {
 export { type RaftStorage, MemoryStorage } from './storage.ts';
 export { RaftLog } from './log.ts';
 export { NONE, StateType, type Config, validateConfig, Progress, type SoftState, Raft } from './raft.ts';
-export { type Ready, RawNode } from './rawnode.ts';
+export { type Ready, type ProposeResult, type RaftStatus, RawNode } from './rawnode.ts';
 export {
   isLocalMsg,
   isResponseMsg,

@@ -8,7 +8,7 @@
 import { eraftpb } from '#proto';
 import { encode } from '#proto/codec.ts';
 import { NotImplemented } from '../util/not-implemented.ts';
-import { StepLocalMsgError, StepPeerNotFoundError } from './errors.ts';
+import { ProposalDroppedError, StepLocalMsgError, StepPeerNotFoundError } from './errors.ts';
 import { NONE, Progress, Raft, StateType, type Config, type SoftState } from './raft.ts';
 import { isHardStateEqual, isLocalMsg, isResponseMsg, isSoftStateEqual } from './util.ts';
 
@@ -19,6 +19,31 @@ type Snapshot = eraftpb.Snapshot;
 type ConfChange = eraftpb.ConfChange;
 type ConfState = eraftpb.ConfState;
 const { MessageType, EntryType, ConfChangeType } = eraftpb;
+
+/**
+ * What became of a proposal, reported one way whatever the reason: appended to this node's log (it leads) at
+ * `index` in `term`; forwarded to the leader (this node follows one: the entry's index is not known here); or
+ * dropped, with the reason (no leader known, leadership being transferred, a conf change still pending...).
+ */
+export type ProposeResult =
+  | { readonly outcome: 'appended'; readonly index: number; readonly term: number }
+  | { readonly outcome: 'forwarded'; readonly to: number }
+  | { readonly outcome: 'dropped'; readonly reason: string };
+
+/** A snapshot of raft's state for the application (etcd's BasicStatus): copies, never live objects. */
+export interface RaftStatus {
+  readonly id: number;
+  readonly term: number;
+  readonly vote: number;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  /** The leader this node knows of (NONE: none). */
+  readonly lead: number;
+  readonly raftState: StateType;
+  /** The member leadership is being handed to (NONE: no transfer under way). */
+  readonly leadTransferee: number;
+}
 
 /** What raft has for the application since the last advance(). Every field is read-only for the application. */
 export interface Ready {
@@ -59,30 +84,49 @@ export class RawNode {
     this.raft.step(eraftpb.Message({ msgType: MessageType.MsgHup, from: this.raft.id, to: this.raft.id }));
   }
 
-  /** Proposes data to append to the log. Throws ProposalDroppedError when raft refuses it. */
-  propose(data: Uint8Array): void {
-    this.raft.step(
-      eraftpb.Message({
-        msgType: MessageType.MsgPropose,
-        from: this.raft.id,
-        to: this.raft.id,
-        // A literal: eraftpb.Entry({ data }) would allocate a default data array only to replace it.
-        entries: [{ entryType: EntryType.EntryNormal, term: 0, index: 0, data }],
-      }),
-    );
+  /** Proposes data to append to the log; says where it went (see ProposeResult). */
+  propose(data: Uint8Array): ProposeResult {
+    // A literal: eraftpb.Entry({ data }) would allocate a default data array only to replace it.
+    return this.proposeEntry({ entryType: EntryType.EntryNormal, term: 0, index: 0, data });
   }
 
-  /** Proposes a membership change (the entry carries the encoded ConfChange). */
-  proposeConfChange(cc: ConfChange): void {
-    const data = encode('eraftpb.ConfChange', cc);
-    this.raft.step(
-      eraftpb.Message({
-        msgType: MessageType.MsgPropose,
-        from: this.raft.id,
-        to: this.raft.id,
-        entries: [eraftpb.Entry({ entryType: EntryType.EntryConfChange, data })],
-      }),
-    );
+  /** Proposes a membership change (the entry carries the encoded ConfChange); says where it went. */
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    return this.proposeEntry(eraftpb.Entry({ entryType: EntryType.EntryConfChange, data: encode('eraftpb.ConfChange', cc) }));
+  }
+
+  private proposeEntry(entry: Entry): ProposeResult {
+    const raft = this.raft;
+    const lastBefore = raft.raftLog.lastIndex();
+    const outbox = raft.msgs.length;
+    try {
+      raft.step(eraftpb.Message({ msgType: MessageType.MsgPropose, from: raft.id, to: raft.id, entries: [entry] }));
+    } catch (err) {
+      if (err instanceof ProposalDroppedError) return { outcome: 'dropped', reason: err.message };
+      throw err;
+    }
+    const last = raft.raftLog.lastIndex();
+    if (last === lastBefore + 1) return { outcome: 'appended', index: last, term: raft.raftLog.term(last) };
+    const forward = raft.msgs.slice(outbox).find((m) => m.msgType === MessageType.MsgPropose);
+    if (forward !== undefined) return { outcome: 'forwarded', to: forward.to };
+    return { outcome: 'dropped', reason: `node ${raft.id} neither appended nor forwarded the proposal` };
+  }
+
+  /** Raft's state now (term, vote, commit, applied, last index, leader, role, transfer), as a copy. */
+  status(): RaftStatus {
+    const raft = this.raft;
+    const log = raft.raftLog;
+    return {
+      id: raft.id,
+      term: raft.term,
+      vote: raft.vote,
+      commit: log.committed,
+      applied: log.applied,
+      lastIndex: log.lastIndex(),
+      lead: raft.lead,
+      raftState: raft.state,
+      leadTransferee: raft.leadTransferee,
+    };
   }
 
   /** Applies a committed membership change to raft; returns the resulting membership. */

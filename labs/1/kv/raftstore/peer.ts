@@ -33,35 +33,20 @@ export class Peer {
   readonly regionId: number;
   readonly storage: PeerStorage;
   readonly raftGroup: RawNode;
-  /** Proposals waiting for their entry, in increasing index order (see addProposal). */
-  proposals: Proposal[] = [];
-  /** Log GC has been scheduled for every entry below this index. */
-  lastCompactedIdx = 0;
-  /** The highest compact index this peer proposed as leader (so a pending CompactLog is not proposed again). */
-  lastProposedCompactIndex = 0;
-  /**
-   * The compact index of the last CompactLog this peer applied since it started (0: none yet). Every member
-   * that applied that entry has truncated its log at least that far, so no member's log holds more than
-   * applied - this entries; the log GC tick counts from here (see onRaftGcLogTick).
-   */
-  lastAppliedCompactIndex = 0;
-  /**
-   * The highest commit index another member has sent this peer (in an append or a heartbeat): that member
-   * knows every entry up to it is committed. A conf change that removes this peer waits for it (3B, see
-   * PeerMsgHandler.holdOwnRemoval).
-   */
-  commitKnownElsewhere = 0;
-  /** The index of a conf change removing this peer that is held back from applying (3B), if any. */
-  heldRemovalIndex: number | undefined;
-  /** Set when the peer is destroyed or the store stops: it handles nothing any more. */
-  stopped = false;
-  /** Bytes written since the last split check (3B). */
-  sizeDiffHint = 0;
-  /** The region's size as last measured by the split checker (3B). */
-  approximateSize: number | undefined;
-  /** A split check of this region is running in the background (3B): do not start another. */
-  splitCheckRunning = false;
   readonly logger: Logger;
+  /** Proposals waiting for their entry, in increasing index order (see addProposal). */
+  private proposals: Proposal[] = [];
+  /** Log GC has been scheduled for every entry below this index. */
+  private logGcBelow = 0;
+  private proposedCompactIndex = 0;
+  private appliedCompactIndex = 0;
+  private commitKnownByOthers = 0;
+  private heldRemoval: number | undefined;
+  private stoppedFlag = false;
+  /** Bytes written since the last split check (3B). */
+  private sizeDiffHint = 0;
+  private measuredSize: number | undefined;
+  private splitCheckRunning = false;
   /** Other members of the group, by peer id (members learned from messages too, before the region says so). */
   private readonly peerCache = new Map<number, metapb.Peer>();
 
@@ -118,13 +103,131 @@ export class Peer {
     return this.storage.region;
   }
 
+  // ---- lifecycle ----
+
+  /** Set when the peer is destroyed or the store stops: it handles nothing any more. */
+  get stopped(): boolean {
+    return this.stoppedFlag;
+  }
+
+  stop(): void {
+    this.stoppedFlag = true;
+  }
+
+  // ---- log GC bookkeeping (2C) ----
+
+  /** The highest compact index this peer proposed as leader (so a pending CompactLog is not proposed again). */
+  get lastProposedCompactIndex(): number {
+    return this.proposedCompactIndex;
+  }
+
+  noteCompactLogProposed(compactIndex: number): void {
+    this.proposedCompactIndex = Math.max(this.proposedCompactIndex, compactIndex);
+  }
+
+  /**
+   * The compact index of the last CompactLog this peer applied since it started (0: none yet). Every member
+   * that applied that entry has truncated its log at least that far, so no member's log holds more than
+   * applied - this entries; the log GC tick counts from here (see onRaftGcLogTick).
+   */
+  get lastAppliedCompactIndex(): number {
+    return this.appliedCompactIndex;
+  }
+
+  noteCompactLogApplied(compactIndex: number): void {
+    this.appliedCompactIndex = Math.max(this.appliedCompactIndex, compactIndex);
+  }
+
+  /**
+   * The log was truncated up to `truncatedIndex`: the range [start, end) of log keys not yet handed to log GC,
+   * now handed over (undefined when there is none).
+   */
+  takeLogGcRange(truncatedIndex: number): { start: number; end: number } | undefined {
+    const start = this.logGcBelow;
+    const end = truncatedIndex + 1;
+    if (end <= start) return undefined;
+    this.logGcBelow = end;
+    return { start, end };
+  }
+
+  // ---- removal of this peer (3B) ----
+
+  /**
+   * The highest commit index another member has sent this peer (in an append or a heartbeat): that member
+   * knows every entry up to it is committed. A conf change that removes this peer waits for it (see
+   * PeerMsgHandler.holdOwnRemoval).
+   */
+  get commitKnownElsewhere(): number {
+    return this.commitKnownByOthers;
+  }
+
+  noteCommitFromOther(commit: number): void {
+    this.commitKnownByOthers = Math.max(this.commitKnownByOthers, commit);
+  }
+
+  /** The conf change removing this peer that is held back from applying, if any. */
+  get heldRemovalIndex(): number | undefined {
+    return this.heldRemoval;
+  }
+
+  /** Holds back the removal at `index`; true if it was not held already (worth a log line). */
+  holdRemoval(index: number): boolean {
+    const fresh = this.heldRemoval !== index;
+    this.heldRemoval = index;
+    return fresh;
+  }
+
+  releaseRemoval(): void {
+    this.heldRemoval = undefined;
+  }
+
+  // ---- size of the region (3B: the split checker) ----
+
+  /** The region's size as last measured by the split checker, if known. */
+  get approximateSize(): number | undefined {
+    return this.measuredSize;
+  }
+
+  /** A Put of `bytes` (as stored) was applied. */
+  noteWrite(bytes: number): void {
+    this.sizeDiffHint += bytes;
+  }
+
+  /** A Delete of a key of `bytes` was applied. */
+  noteDelete(bytes: number): void {
+    this.sizeDiffHint = Math.max(0, this.sizeDiffHint - bytes);
+  }
+
+  /** The region was split: the left part's size is not known, and no writes count towards the next check. */
+  resetSizeHints(): void {
+    this.sizeDiffHint = 0;
+    this.measuredSize = undefined;
+  }
+
   /**
    * The region's size is not known (the peer was just created from disk, by a split or restart, or its data
    * came whole from a snapshot): the split checker measures it at its next tick, if this peer leads.
    */
   forgetSize(ctx: StoreContext): void {
-    this.approximateSize = undefined;
+    this.measuredSize = undefined;
     this.sizeDiffHint = Math.max(this.sizeDiffHint, ctx.cfg.regionSplitSize / 8);
+  }
+
+  /**
+   * Starts a split check if enough was written since the last one (`threshold` bytes) and none is running;
+   * returns whether it started.
+   */
+  startSplitCheck(threshold: number): boolean {
+    if (this.splitCheckRunning || this.sizeDiffHint < threshold) return false;
+    this.sizeDiffHint = 0;
+    this.splitCheckRunning = true;
+    return true;
+  }
+
+  /** The split check finished; `size` is what it measured (undefined: it failed). */
+  finishSplitCheck(size: number | undefined): void {
+    this.splitCheckRunning = false;
+    if (size !== undefined) this.measuredSize = size;
   }
 
   /** Replace the region (the caller has persisted it and updates the store's region map). */
@@ -145,15 +248,15 @@ export class Peer {
   }
 
   isLeader(): boolean {
-    return this.raftGroup.raft.state === StateType.Leader;
+    return this.raftGroup.status().raftState === StateType.Leader;
   }
 
   leaderId(): number {
-    return this.raftGroup.raft.lead;
+    return this.raftGroup.status().lead;
   }
 
   term(): number {
-    return this.raftGroup.raft.term;
+    return this.raftGroup.status().term;
   }
 
   /**
@@ -167,9 +270,19 @@ export class Peer {
     this.proposals.splice(at, 0, p);
   }
 
-  /** The index the next proposal will get. */
-  nextProposalIndex(): number {
-    return this.raftGroup.raft.raftLog.lastIndex() + 1;
+  /**
+   * Removes and returns the waiting proposals at or before `index`, oldest first. The one at `index` whose term
+   * is the entry's is that entry's proposal; every other one can never be applied any more.
+   */
+  takeProposalsUpTo(index: number): Proposal[] {
+    let n = 0;
+    while (n < this.proposals.length && this.proposals[n]!.index <= index) n++;
+    return this.proposals.splice(0, n);
+  }
+
+  /** How many proposals wait for their entry. */
+  pendingProposals(): number {
+    return this.proposals.length;
   }
 
   insertPeerCache(peer: metapb.Peer): void {

@@ -1,10 +1,15 @@
 /**
- * Applying committed entries to the kv engine, and answering the proposals waiting for them.
+ * Applying committed entries to the kv engine, and working out the answers to the proposals waiting for them.
  *
  * An Applier handles the committed entries of one Ready. Their writes go into one kv write batch together
  * with the apply state (the last applied index), so the data and "how far we applied" can never disagree
  * after a crash. Reads (Get, Snap) must see everything applied before them, so they first write out the
- * batch so far. Callbacks are answered only after the batch holding their effects is written.
+ * batch so far.
+ *
+ * The Applier changes only this peer's data, storage and region. Everything else it returns, for the
+ * message handler to act on once every batch is written (ApplyResult): the answers to the proposals, and
+ * the effects on the store (log keys to delete, a new region's peer to create, the scheduler to tell, this
+ * peer to destroy).
  *
  * Every entry is checked again as it is applied (the region may have changed since it was proposed):
  * the command's epoch must still match (else EpochNotMatch) and its keys must lie in the region (else
@@ -15,127 +20,78 @@
  * A conf change that removes this very peer ends the Applier: the peer's tombstone is written and nothing
  * after it is applied or written for this peer.
  */
-import { decode, eraftpb, metapb, raft_cmdpb, raft_serverpb } from '#proto';
+import { decode, eraftpb, metapb, raft_cmdpb, raft_serverpb, type errorpb } from '#proto';
 import { NotImplemented } from '../../util/not-implemented.ts';
 import { storedPairSize, WriteBatch } from '../storage/engine.ts';
-import { isColumnFamily, type ColumnFamily } from '../storage/storage.ts';
+import type { ColumnFamily } from '../storage/storage.ts';
 import type { Callback, CommandResult } from './callback.ts';
-import {
-  epochNotMatchError,
-  errorResponse,
-  keyNotInRegionError,
-  newCmdResponse,
-  otherError,
-  staleCommandError,
-} from './cmd-resp.ts';
+import { epochNotMatchError, errorResponse, keyNotInRegionError, newCmdResponse, otherError, staleCommandError } from './cmd-resp.ts';
+import { checkRequests, epochMismatch } from './command-checks.ts';
 import type { StoreContext } from './context.ts';
+import { writeTombstone } from './destroy.ts';
 import { writeApplyState, writeRegionState } from './meta.ts';
 import type { Peer } from './peer.ts';
-import type { PeerMsgHandler } from './peer-msg-handler.ts';
-import { writeTombstone, finishDestroy } from './destroy.ts';
-import { checkSplitRequest, splitRegion } from './split.ts';
-import { createSplitPeer } from './split-peer.ts';
-import {
-  cloneEpoch,
-  clonePeer,
-  cloneRegion,
-  describeRegion,
-  epochMismatch,
-  findPeerById,
-  findPeerOnStore,
-  keyInRegion,
-} from './region-util.ts';
 import { RegionReader } from './region-reader.ts';
-import type { errorpb } from '#proto';
+import { cloneEpoch, clonePeer, cloneRegion, describeRegion, findPeerById, findPeerOnStore, keyInRegion } from './region-util.ts';
+import { checkSplitRequest, splitRegion } from './split.ts';
 
 const { CmdType, AdminCmdType } = raft_cmdpb;
 
-/** The key a data request touches (undefined for Snap, which reads the whole region). */
-function keyOf(req: raft_cmdpb.Request): Uint8Array | undefined {
-  switch (req.cmdType) {
-    case CmdType.Get:
-      return req.get?.key;
-    case CmdType.Put:
-      return req.put?.key;
-    case CmdType.Delete:
-      return req.delete?.key;
-    default:
-      return undefined;
-  }
+/** Something applying did that the message handler must act on: store-wide work the Applier does not do. */
+export type ApplyEffect =
+  /** A CompactLog moved the truncated state to `index`: the log keys up to it can be deleted. */
+  | { readonly kind: 'compacted'; readonly index: number }
+  /** A split wrote the state of the new region `region`: its peer on this store must be created. */
+  | { readonly kind: 'split'; readonly region: metapb.Region }
+  /** The region's range or members changed: as leader, tell the scheduler at once. */
+  | { readonly kind: 'regionChanged' }
+  /** A conf change removed this peer: its tombstone is written and nothing after it was applied. */
+  | { readonly kind: 'destroyed' };
+
+/** What one write of the Applier made final: the answers it allows and the effects on the store it carries. */
+export interface WrittenBatch {
+  /** Answers to the proposals whose entries this write holds, in order. */
+  readonly answers: Array<{ readonly cb: Callback; readonly result: CommandResult }>;
+  /** Effects on the store, in the order they happened. */
+  readonly effects: ApplyEffect[];
 }
 
-function cfOf(req: raft_cmdpb.Request): string | undefined {
-  switch (req.cmdType) {
-    case CmdType.Get:
-      return req.get?.cf;
-    case CmdType.Put:
-      return req.put?.cf;
-    case CmdType.Delete:
-      return req.delete?.cf;
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Checks data requests against `region`: each is well formed (its body present, a known column family)
- * and its key lies in the region. Returns the first problem as a region error, or undefined.
- */
-export function checkRequests(requests: raft_cmdpb.Request[], region: metapb.Region): errorpb.Error | undefined {
-  for (const r of requests) {
-    switch (r.cmdType) {
-      case CmdType.Get:
-      case CmdType.Put:
-      case CmdType.Delete: {
-        const key = keyOf(r);
-        const cf = cfOf(r);
-        if (key === undefined || cf === undefined) return otherError(`${CmdType[r.cmdType]} request without its body`);
-        if (!isColumnFamily(cf)) return otherError(`unknown column family ${JSON.stringify(cf)}`);
-        if (r.cmdType === CmdType.Put && r.put!.value === undefined) return otherError('Put request without a value');
-        if (!keyInRegion(key, region)) return keyNotInRegionError(key, region);
-        break;
-      }
-      case CmdType.Snap:
-        break; // no key: a Snap reads the whole region
-      default:
-        return otherError(`unknown request type ${String(r.cmdType)}`);
-    }
-  }
-  return undefined;
+/** What applying a Ready's committed entries did, write by write (everything in it is written already). */
+export interface ApplyResult {
+  readonly batches: WrittenBatch[];
 }
 
 export class Applier {
   private kvWB = new WriteBatch();
   /** The last entry whose effects are in kvWB or already written. */
   private applied: number;
-  /** Answers to deliver once the batch holding their effects is written. */
-  private answers: Array<() => void> = [];
-  /** Work to do once the batch is written (e.g. deleting compacted log keys). */
-  private afterWrite: Array<() => void> = [];
+  /** What this Applier did, returned by applyEntries; the last batch is the one not written yet. */
+  private readonly result: ApplyResult = { batches: [{ answers: [], effects: [] }] };
   /** A conf change removed this peer: its tombstone is written; no apply state may follow (3B). */
   private destroyed = false;
 
   constructor(
     private readonly peer: Peer,
     private readonly ctx: StoreContext,
-    private readonly handler: PeerMsgHandler,
   ) {
     this.applied = peer.storage.appliedIndex();
   }
 
-  /** Applies `entries` (committed, in order), persists the apply state with the data, answers the proposals. */
-  async applyEntries(entries: eraftpb.Entry[]): Promise<void> {
-    // Your code here (2B): apply each entry after the applied index in order (a conf change entry: applyConfChange; a normal entry with data: applyNormalEntry; an empty entry is a new leader's no-op), track the applied index, and write everything out at the end (flush)
+  /**
+   * Applies `entries` (committed, in order) and persists the apply state with the data. Returns what it did:
+   * the answers to deliver and the effects to act on, all written by then.
+   */
+  async applyEntries(entries: eraftpb.Entry[]): Promise<ApplyResult> {
+    // Your code here (2B): apply each entry after the applied index in order (a conf change entry: applyConfChange; a normal entry with data: applyNormalEntry; an empty entry is a new leader's no-op), track the applied index, write everything out at the end (flush), and return what was done (this.done())
     throw new NotImplemented('2B', 'Applier.applyEntries');
   }
 
-  /**
-   * Writes the batch so far with the apply state (applied index = the last entry fully handled), then
-   * delivers the answers and runs the after-write work.
-   */
+  /** Writes the batch so far with the apply state (applied index = the last entry fully handled). */
   private async flush(): Promise<void> {
-    // Your code here (2B): put the apply state (with the applied index) into the batch, write the batch to the kv engine once, start a new batch; then deliver the queued answers and run afterWrite
+    // Your code here (2B): put the apply state (with the applied index) into the batch (not after this peer's tombstone), write the batch to the kv engine once, and start a new batch
     throw new NotImplemented('2B', 'Applier.flush');
+    // What was answered and reported so far is written now; what comes next waits for the next write.
+    this.result.batches.push({ answers: [], effects: [] });
   }
 
   /**
@@ -144,13 +100,30 @@ export class Applier {
    * StaleCommand. Proposals at later indexes keep waiting.
    */
   private takeProposal(entry: eraftpb.Entry): Callback | undefined {
-    // Your code here (2B): walk the proposals (ordered by index) from the oldest while their index is <= entry.index: the one with this index and term is this entry's; every other one is stale (answer StaleCommand)
+    // Your code here (2B): take the proposals up to this entry's index (peer.takeProposalsUpTo, oldest first): the one with this index and term is this entry's; every other one is stale (answer StaleCommand)
     throw new NotImplemented('2B', 'Applier.takeProposal');
   }
 
-  /** Queue `result` for `cb`, delivered once the current batch is written. */
+  /** The answer `result` for `cb`, delivered by the message handler once the write holding it is done. */
   private answer(cb: Callback, result: CommandResult): void {
-    this.answers.push(() => cb.done(result));
+    this.current().answers.push({ cb, result });
+  }
+
+  /** An effect on the store for the message handler, acted on once the write holding it is done (see ApplyEffect). */
+  private report(effect: ApplyEffect): void {
+    this.current().effects.push(effect);
+  }
+
+  /** The batch whose answers and effects wait for the next write. */
+  private current(): WrittenBatch {
+    return this.result.batches[this.result.batches.length - 1]!;
+  }
+
+  /** Everything applied is written: the result, without the empty batch after the last write. */
+  private done(): ApplyResult {
+    const last = this.current();
+    if (last.answers.length === 0 && last.effects.length === 0) this.result.batches.pop();
+    return this.result;
   }
 
   private async applyNormalEntry(entry: eraftpb.Entry): Promise<void> {
@@ -177,8 +150,8 @@ export class Applier {
         const compact = admin.compactLog;
         if (compact === undefined) break;
         // Where the whole region compacted: every member applies this entry (the log GC tick counts from it).
-        peer.lastAppliedCompactIndex = Math.max(peer.lastAppliedCompactIndex, compact.compactIndex);
-        // Your code here (2C): if the compact index is beyond the truncated index, move the truncated state (peer storage's compactTo: it is persisted with the apply state in this batch), and once the batch is written schedule the deletion of the old log keys (handler.scheduleCompactLog)
+        peer.noteCompactLogApplied(compact.compactIndex);
+        // Your code here (2C): if the compact index is beyond the truncated index, move the truncated state (peer storage's compactTo: it is persisted with the apply state in this batch), and report it (this.report({ kind: 'compacted', index })) so the old log keys are deleted
         response.adminResponse = raft_cmdpb.AdminResponse({ cmdType: AdminCmdType.CompactLog, compactLog: raft_cmdpb.CompactLogResponse() });
         return { response };
       }
@@ -200,7 +173,7 @@ export class Applier {
    */
   private async applySplit(entry: eraftpb.Entry, split: raft_cmdpb.SplitRequest): Promise<CommandResult> {
     const { peer, ctx } = this;
-    // Your code here (3B): check the split against the region as it is now (key in region: KeyNotInRegion; checkSplitRequest: refuse a stale request); compute both regions (splitRegion); persist both region states with this entry applied; update the peer, the store's region map and ranges; create and register the new region's peer (createSplitPeer); reset the size hints; answer with both regions and, as leader, tell the scheduler at once
+    // Your code here (3B): check the split against the region as it is now (key in region: KeyNotInRegion; checkSplitRequest: refuse a stale request); compute both regions (splitRegion); persist both region states with this entry applied; update the peer, the store's region map and ranges; report the new region (this.report({ kind: 'split', region })) so its peer is created; reset the size hints (peer.resetSizeHints); answer with both regions and report that the region changed (kind 'regionChanged')
     throw new NotImplemented('3B', 'Applier.applySplit');
   }
 
@@ -214,7 +187,7 @@ export class Applier {
   private async applyConfChange(entry: eraftpb.Entry): Promise<void> {
     const { peer, ctx } = this;
     const cb = this.takeProposal(entry);
-    // Your code here (3B): decode the ConfChange and the admin command in its context; refuse (answer, change nothing) on a stale epoch or a change that does not fit the region; otherwise build the new region (conf_ver + 1), persist it with the batch, update the peer cache and the store's region map, tell raft (applyConfChange); if this peer was removed write its tombstone (after flushing what came before) and mark the applier destroyed; else a leader heartbeats the scheduler at once
+    // Your code here (3B): decode the ConfChange and the admin command in its context; refuse (answer, change nothing) on a stale epoch or a change that does not fit the region; otherwise build the new region (conf_ver + 1), persist it with the batch, update the peer cache and the store's region map, tell raft (applyConfChange); if this peer was removed write its tombstone (after flushing what came before), mark the applier destroyed and report it (kind 'destroyed'); else report that the region changed (kind 'regionChanged')
     if (cb !== undefined) this.answer(cb, { response: errorResponse(otherError('conf change is not implemented (3B)'), peer.term()) });
     throw new NotImplemented('3B', 'Applier.applyConfChange');
   }

@@ -39,7 +39,7 @@ export async function writeTombstone(ctx: StoreContext, peer: Peer, region: meta
  * delete its raft state and log.
  */
 export async function finishDestroy(ctx: StoreContext, peer: Peer): Promise<void> {
-  peer.stopped = true;
+  peer.stop();
   peer.storage.cancelSnapshotGeneration();
   peer.answerAllProposals(regionNotFoundError(peer.regionId));
   if (ctx.router.get(peer.regionId) === peer) {

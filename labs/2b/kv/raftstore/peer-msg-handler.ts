@@ -13,11 +13,12 @@
  * and messages for a newer peer of the region destroy a peer that was removed (destroy.ts).
  */
 import { decode, encode, eraftpb, metapb, raft_cmdpb, raft_serverpb, schedulerpb } from '#proto';
-import { ProposalDroppedError, RaftError } from '../../raft/errors.ts';
+import { RaftError } from '../../raft/errors.ts';
 import { StateType } from '../../raft/raft.ts';
 import type { Ready } from '../../raft/rawnode.ts';
 import { NotImplemented } from '../../util/not-implemented.ts';
-import { Applier, checkRequests } from './apply.ts';
+import { Applier, type ApplyResult } from './apply.ts';
+import { checkRequests, epochMismatch } from './command-checks.ts';
 import { onceCallback, type Callback } from './callback.ts';
 import {
   epochNotMatchError,
@@ -34,8 +35,9 @@ import type { StoreContext } from './context.ts';
 import type { Peer } from './peer.ts';
 import type { ApplySnapResult } from './peer-storage.ts';
 import { gcRaftLog } from './raftlog-gc.ts';
-import { destroyPeer, sendTombstone } from './destroy.ts';
-import { clonePeer, cloneEpoch, cloneRegion, epochMismatch, findPeerById, isEpochStale, keyInRegion } from './region-util.ts';
+import { destroyPeer, finishDestroy, sendTombstone } from './destroy.ts';
+import { createSplitPeer } from './split-peer.ts';
+import { clonePeer, cloneEpoch, cloneRegion, findPeerById, isEpochStale, keyInRegion } from './region-util.ts';
 import { checkRegionSplit, type SplitCheckResult } from './split-check.ts';
 import { checkSplitRequest } from './split.ts';
 import { parseSnapshotData, SnapshotDataError } from './snapshot-data.ts';
@@ -75,7 +77,7 @@ export class PeerMsgHandler {
     }
     if (await this.isStaleMessage(msg)) return;
     if ((m.msgType === MessageType.MsgAppend || m.msgType === MessageType.MsgHeartbeat) && msg.fromPeer.id !== peer.peerId) {
-      peer.commitKnownElsewhere = Math.max(peer.commitKnownElsewhere, m.commit);
+      peer.noteCommitFromOther(m.commit);
     }
     if (m.msgType === MessageType.MsgSnapshot && !this.acceptSnapshot(msg)) return;
     peer.insertPeerCache(msg.fromPeer);
@@ -242,7 +244,7 @@ export class PeerMsgHandler {
    * removed peer's vote.
    */
   private proposeConfChange(req: RaftCmdRequest, cb: Callback): void {
-    // Your code here (3B): refuse to remove the leader itself (transfer leadership to another member first and answer an error); otherwise build a ConfChange (change type, node id = the peer's id, context = the encoded request), propose it (RawNode.proposeConfChange; a refusal is answered at once) and record the proposal at its index like proposeData
+    // Your code here (3B): refuse to remove the leader itself (transfer leadership to another member first and answer an error); otherwise build a ConfChange (change type, node id = the peer's id, context = the encoded request), propose it (RawNode.proposeConfChange; unless it was appended, answer StaleCommand at once) and record the proposal at the index and term it got, like proposeData
     throw new NotImplemented('3B', 'PeerMsgHandler.proposeConfChange');
   }
 
@@ -263,12 +265,12 @@ export class PeerMsgHandler {
   }
 
   /**
-   * Proposes `req` as a normal log entry and remembers the callback under the entry's (index, term): the
-   * entry goes right after the leader's last entry, in the leader's term. The callback is answered when an
-   * entry at that index is applied (see apply.ts): with the result if it is this entry, StaleCommand if not.
+   * Proposes `req` as a normal log entry and remembers the callback under the entry's (index, term), as raft
+   * reports them. The callback is answered when an entry at that index is applied (see apply.ts): with the
+   * result if it is this entry, StaleCommand if not.
    */
   private proposeData(req: RaftCmdRequest, cb: Callback): void {
-    // Your code here (2B): note the index (nextProposalIndex) and term the entry will get; propose the encoded request (a refused proposal is answered StaleCommand at once); record the proposal (peer.addProposal)
+    // Your code here (2B): propose the encoded request (RawNode.propose says where it went); unless it was appended, answer StaleCommand at once; else record the proposal at the index and term it got (peer.addProposal)
     throw new NotImplemented('2B', 'PeerMsgHandler.proposeData');
   }
 
@@ -298,7 +300,7 @@ export class PeerMsgHandler {
     if (applied - peer.lastAppliedCompactIndex < ctx.cfg.raftLogGcCountLimit) return;
     if (applied <= peer.lastProposedCompactIndex) return; // proposed already; the applied index has not moved since
     const term = peer.storage.term(applied);
-    peer.lastProposedCompactIndex = applied;
+    peer.noteCompactLogProposed(applied);
     const req = newCompactLogRequest(peer, applied, term);
     this.proposeRaftCommand(
       req,
@@ -320,10 +322,8 @@ export class PeerMsgHandler {
    */
   onSplitRegionCheckTick(): void {
     const { peer, ctx } = this;
-    if (peer.stopped || !peer.isLeader() || peer.splitCheckRunning) return;
-    if (peer.sizeDiffHint < ctx.cfg.regionSplitSize / 8) return;
-    peer.sizeDiffHint = 0;
-    peer.splitCheckRunning = true;
+    if (peer.stopped || !peer.isLeader()) return;
+    if (!peer.startSplitCheck(ctx.cfg.regionSplitSize / 8)) return;
     const region = cloneRegion(peer.region());
     // Taken now, between jobs: the engine holds exactly what was applied so far.
     const view = ctx.engines.kv.snapshot();
@@ -343,13 +343,12 @@ export class PeerMsgHandler {
   /** The background split check measured `checked` (the region as it was then). */
   private onSplitCheckResult(checked: metapb.Region, outcome: SplitCheckResult | Error): void {
     const { peer, ctx } = this;
-    peer.splitCheckRunning = false;
+    peer.finishSplitCheck(outcome instanceof Error ? undefined : outcome.size);
     if (peer.stopped) return;
     if (outcome instanceof Error) {
       peer.logger.error('split check failed', { error: outcome.message });
       return;
     }
-    peer.approximateSize = outcome.size;
     const splitKey = outcome.splitKey;
     if (splitKey === undefined || !peer.isLeader()) return;
     if (cloneEpoch(peer.region().regionEpoch).version !== cloneEpoch(checked.regionEpoch).version) return; // the range changed meanwhile
@@ -398,7 +397,7 @@ export class PeerMsgHandler {
     if (peer.stopped || !peer.raftGroup.hasReady()) return;
     const ready = peer.raftGroup.ready();
     if (this.holdOwnRemoval(ready) && isEmptyReady(ready)) return;
-    // Your code here (2B): persist the ready (peer storage's saveReadyState) BEFORE anything else; if it applied a snapshot call onSnapshotApplied; then send the messages; then apply the committed entries (Applier.applyEntries); then advance the raft group (unless the peer stopped meanwhile)
+    // Your code here (2B): persist the ready (peer storage's saveReadyState) BEFORE anything else; if it applied a snapshot call onSnapshotApplied; then send the messages; then apply the committed entries (Applier.applyEntries) and act on what it returns (actOnApplied); then advance the raft group (unless the peer stopped meanwhile)
     throw new NotImplemented('2B', 'PeerMsgHandler.handleRaftReady');
     // A new leader tells the scheduler at once, so clients find it without waiting for the heartbeat tick.
     if (ready.softState?.raftState === StateType.Leader) peer.heartbeatScheduler(ctx);
@@ -417,18 +416,17 @@ export class PeerMsgHandler {
     const { peer, ctx } = this;
     const at = ready.committedEntries.findIndex((e) => removesPeer(e, peer.peerId));
     if (at < 0) {
-      peer.heldRemovalIndex = undefined;
+      peer.releaseRemoval();
       return false;
     }
     const entry = ready.committedEntries[at]!;
     const othersRemain = peer.region().peers.some((p) => p.id !== peer.peerId);
     if (peer.commitKnownElsewhere >= entry.index || !othersRemain) {
-      peer.heldRemovalIndex = undefined;
+      peer.releaseRemoval();
       return false;
     }
     ready.committedEntries = ready.committedEntries.slice(0, at);
-    if (peer.heldRemovalIndex !== entry.index) {
-      peer.heldRemovalIndex = entry.index;
+    if (peer.holdRemoval(entry.index)) {
       peer.logger.info('holding back the conf change that removes this peer until another member knows it is committed', {
         index: entry.index,
         knownElsewhere: peer.commitKnownElsewhere,
@@ -444,6 +442,40 @@ export class PeerMsgHandler {
     return true;
   }
 
+  /**
+   * Acts on what applying did, write by write: answers the proposals the write allows, then acts on its
+   * effects on the store; a peer that was removed is destroyed last.
+   */
+  async actOnApplied(applied: ApplyResult): Promise<void> {
+    const { peer, ctx } = this;
+    let destroyed = false;
+    for (const batch of applied.batches) {
+      for (const { cb, result } of batch.answers) cb.done(result);
+      for (const effect of batch.effects) {
+        switch (effect.kind) {
+          case 'compacted':
+            this.scheduleCompactLog(effect.index);
+            break;
+          case 'split': {
+            const { peer: created, heldVotes } = await createSplitPeer(ctx, effect.region, peer.isLeader());
+            for (const vote of heldVotes) await new PeerMsgHandler(created, ctx).onRaftMessage(vote);
+            break;
+          }
+          case 'regionChanged':
+            if (peer.isLeader()) peer.heartbeatScheduler(ctx);
+            break;
+          case 'destroyed':
+            destroyed = true;
+            break;
+        }
+      }
+      // Those waiting for this write's answers go first, before the store acts on the next write: clients
+      // hear back and the store acts in the order of the writes.
+      await Promise.resolve();
+    }
+    if (destroyed) await finishDestroy(ctx, peer);
+  }
+
   /** A snapshot was applied to this peer: the store's region map follows the new region. */
   onSnapshotApplied(result: ApplySnapResult): void {
     const { peer, ctx } = this;
@@ -454,9 +486,7 @@ export class PeerMsgHandler {
     const applied = peer.storage.appliedIndex();
     // Entries below the old compaction point may still wait for log GC: everything up to the snapshot goes.
     this.scheduleCompactLog(applied);
-    const stale = peer.proposals.filter((p) => p.index <= applied);
-    peer.proposals = peer.proposals.filter((p) => p.index > applied);
-    for (const p of stale) p.cb.done({ response: errorResponse(staleCommandError(), peer.term()) });
+    for (const p of peer.takeProposalsUpTo(applied)) p.cb.done({ response: errorResponse(staleCommandError(), peer.term()) });
     peer.logger.info('snapshot applied', { index: applied });
   }
 
@@ -466,10 +496,9 @@ export class PeerMsgHandler {
    */
   scheduleCompactLog(truncatedIndex: number): void {
     const { peer, ctx } = this;
-    const start = peer.lastCompactedIdx;
-    const end = truncatedIndex + 1;
-    if (end <= start) return;
-    peer.lastCompactedIdx = end;
+    const range = peer.takeLogGcRange(truncatedIndex);
+    if (range === undefined) return;
+    const { start, end } = range;
     ctx.spawn(`raft log gc of region ${peer.regionId} below ${end}`, async () => {
       const deleted = await gcRaftLog(ctx.engines.raft, peer.regionId, start, end);
       ctx.post(`raft log gc of region ${peer.regionId} done`, () => {

@@ -301,7 +301,7 @@ export class Raftstore {
         ctx.transport.listen(() => undefined);
         for (const peer of ctx.router.all()) {
           peer.answerAllProposals(otherError(`store ${ctx.storeId} stopped before the command was applied`));
-          peer.stopped = true;
+          peer.stop();
           peer.storage.cancelSnapshotGeneration();
         }
         ctx.whenIdle(resolve);
@@ -358,7 +358,7 @@ export class Raftstore {
   raftStatusOf(regionId: number): { peerId: number; term: number; leaderId: number; lastIndex: number; commit: number } | undefined {
     const peer = this.ctx.router.get(regionId);
     if (peer === undefined) return undefined;
-    const raft = peer.raftGroup.raft;
-    return { peerId: peer.peerId, term: raft.term, leaderId: raft.lead, lastIndex: raft.raftLog.lastIndex(), commit: raft.raftLog.committed };
+    const status = peer.raftGroup.status();
+    return { peerId: peer.peerId, term: status.term, leaderId: status.lead, lastIndex: status.lastIndex, commit: status.commit };
   }
 }

@@ -1,10 +1,15 @@
 /**
- * Applying committed entries to the kv engine, and answering the proposals waiting for them.
+ * Applying committed entries to the kv engine, and working out the answers to the proposals waiting for them.
  *
  * An Applier handles the committed entries of one Ready. Their writes go into one kv write batch together
  * with the apply state (the last applied index), so the data and "how far we applied" can never disagree
  * after a crash. Reads (Get, Snap) must see everything applied before them, so they first write out the
- * batch so far. Callbacks are answered only after the batch holding their effects is written.
+ * batch so far.
+ *
+ * The Applier changes only this peer's data, storage and region. Everything else it returns, for the
+ * message handler to act on once every batch is written (ApplyResult): the answers to the proposals, and
+ * the effects on the store (log keys to delete, a new region's peer to create, the scheduler to tell, this
+ * peer to destroy).
  *
  * Every entry is checked again as it is applied (the region may have changed since it was proposed):
  * the command's epoch must still match (else EpochNotMatch) and its keys must lie in the region (else
@@ -15,116 +20,68 @@
  * A conf change that removes this very peer ends the Applier: the peer's tombstone is written and nothing
  * after it is applied or written for this peer.
  */
-import { decode, eraftpb, metapb, raft_cmdpb, raft_serverpb } from '#proto';
+import { decode, eraftpb, metapb, raft_cmdpb, raft_serverpb, type errorpb } from '#proto';
 import { NotImplemented } from '../../util/not-implemented.ts';
 import { storedPairSize, WriteBatch } from '../storage/engine.ts';
-import { isColumnFamily, type ColumnFamily } from '../storage/storage.ts';
+import type { ColumnFamily } from '../storage/storage.ts';
 import type { Callback, CommandResult } from './callback.ts';
-import {
-  epochNotMatchError,
-  errorResponse,
-  keyNotInRegionError,
-  newCmdResponse,
-  otherError,
-  staleCommandError,
-} from './cmd-resp.ts';
+import { epochNotMatchError, errorResponse, keyNotInRegionError, newCmdResponse, otherError, staleCommandError } from './cmd-resp.ts';
+import { checkRequests, epochMismatch } from './command-checks.ts';
 import type { StoreContext } from './context.ts';
+import { writeTombstone } from './destroy.ts';
 import { writeApplyState, writeRegionState } from './meta.ts';
 import type { Peer } from './peer.ts';
-import type { PeerMsgHandler } from './peer-msg-handler.ts';
-import { writeTombstone, finishDestroy } from './destroy.ts';
-import { checkSplitRequest, splitRegion } from './split.ts';
-import { createSplitPeer } from './split-peer.ts';
-import {
-  cloneEpoch,
-  clonePeer,
-  cloneRegion,
-  describeRegion,
-  epochMismatch,
-  findPeerById,
-  findPeerOnStore,
-  keyInRegion,
-} from './region-util.ts';
 import { RegionReader } from './region-reader.ts';
-import type { errorpb } from '#proto';
+import { cloneEpoch, clonePeer, cloneRegion, describeRegion, findPeerById, findPeerOnStore, keyInRegion } from './region-util.ts';
+import { checkSplitRequest, splitRegion } from './split.ts';
 
 const { CmdType, AdminCmdType } = raft_cmdpb;
 
-/** The key a data request touches (undefined for Snap, which reads the whole region). */
-function keyOf(req: raft_cmdpb.Request): Uint8Array | undefined {
-  switch (req.cmdType) {
-    case CmdType.Get:
-      return req.get?.key;
-    case CmdType.Put:
-      return req.put?.key;
-    case CmdType.Delete:
-      return req.delete?.key;
-    default:
-      return undefined;
-  }
+/** Something applying did that the message handler must act on: store-wide work the Applier does not do. */
+export type ApplyEffect =
+  /** A CompactLog moved the truncated state to `index`: the log keys up to it can be deleted. */
+  | { readonly kind: 'compacted'; readonly index: number }
+  /** A split wrote the state of the new region `region`: its peer on this store must be created. */
+  | { readonly kind: 'split'; readonly region: metapb.Region }
+  /** The region's range or members changed: as leader, tell the scheduler at once. */
+  | { readonly kind: 'regionChanged' }
+  /** A conf change removed this peer: its tombstone is written and nothing after it was applied. */
+  | { readonly kind: 'destroyed' };
+
+/** What one write of the Applier made final: the answers it allows and the effects on the store it carries. */
+export interface WrittenBatch {
+  /** Answers to the proposals whose entries this write holds, in order. */
+  readonly answers: Array<{ readonly cb: Callback; readonly result: CommandResult }>;
+  /** Effects on the store, in the order they happened. */
+  readonly effects: ApplyEffect[];
 }
 
-function cfOf(req: raft_cmdpb.Request): string | undefined {
-  switch (req.cmdType) {
-    case CmdType.Get:
-      return req.get?.cf;
-    case CmdType.Put:
-      return req.put?.cf;
-    case CmdType.Delete:
-      return req.delete?.cf;
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Checks data requests against `region`: each is well formed (its body present, a known column family)
- * and its key lies in the region. Returns the first problem as a region error, or undefined.
- */
-export function checkRequests(requests: raft_cmdpb.Request[], region: metapb.Region): errorpb.Error | undefined {
-  for (const r of requests) {
-    switch (r.cmdType) {
-      case CmdType.Get:
-      case CmdType.Put:
-      case CmdType.Delete: {
-        const key = keyOf(r);
-        const cf = cfOf(r);
-        if (key === undefined || cf === undefined) return otherError(`${CmdType[r.cmdType]} request without its body`);
-        if (!isColumnFamily(cf)) return otherError(`unknown column family ${JSON.stringify(cf)}`);
-        if (r.cmdType === CmdType.Put && r.put!.value === undefined) return otherError('Put request without a value');
-        if (!keyInRegion(key, region)) return keyNotInRegionError(key, region);
-        break;
-      }
-      case CmdType.Snap:
-        break; // no key: a Snap reads the whole region
-      default:
-        return otherError(`unknown request type ${String(r.cmdType)}`);
-    }
-  }
-  return undefined;
+/** What applying a Ready's committed entries did, write by write (everything in it is written already). */
+export interface ApplyResult {
+  readonly batches: WrittenBatch[];
 }
 
 export class Applier {
   private kvWB = new WriteBatch();
   /** The last entry whose effects are in kvWB or already written. */
   private applied: number;
-  /** Answers to deliver once the batch holding their effects is written. */
-  private answers: Array<() => void> = [];
-  /** Work to do once the batch is written (e.g. deleting compacted log keys). */
-  private afterWrite: Array<() => void> = [];
+  /** What this Applier did, returned by applyEntries; the last batch is the one not written yet. */
+  private readonly result: ApplyResult = { batches: [{ answers: [], effects: [] }] };
   /** A conf change removed this peer: its tombstone is written; no apply state may follow (3B). */
   private destroyed = false;
 
   constructor(
     private readonly peer: Peer,
     private readonly ctx: StoreContext,
-    private readonly handler: PeerMsgHandler,
   ) {
     this.applied = peer.storage.appliedIndex();
   }
 
-  /** Applies `entries` (committed, in order), persists the apply state with the data, answers the proposals. */
-  async applyEntries(entries: eraftpb.Entry[]): Promise<void> {
+  /**
+   * Applies `entries` (committed, in order) and persists the apply state with the data. Returns what it did:
+   * the answers to deliver and the effects to act on, all written by then.
+   */
+  async applyEntries(entries: eraftpb.Entry[]): Promise<ApplyResult> {
     for (const entry of entries) {
       if (entry.index <= this.applied) continue;
       if (entry.entryType === eraftpb.EntryType.EntryConfChange) await this.applyConfChange(entry);
@@ -134,13 +91,10 @@ export class Applier {
       this.applied = entry.index;
     }
     await this.flush();
-    if (this.destroyed) await finishDestroy(this.ctx, this.peer);
+    return this.done();
   }
 
-  /**
-   * Writes the batch so far with the apply state (applied index = the last entry fully handled), then
-   * delivers the answers and runs the after-write work.
-   */
+  /** Writes the batch so far with the apply state (applied index = the last entry fully handled). */
   private async flush(): Promise<void> {
     const storage = this.peer.storage;
     if (!this.kvWB.isEmpty() || this.applied !== storage.applyState.appliedIndex) {
@@ -152,12 +106,8 @@ export class Applier {
       this.kvWB = new WriteBatch();
       await this.ctx.engines.kv.write(batch);
     }
-    const answers = this.answers;
-    const after = this.afterWrite;
-    this.answers = [];
-    this.afterWrite = [];
-    for (const answer of answers) answer();
-    for (const work of after) work();
+    // What was answered and reported so far is written now; what comes next waits for the next write.
+    this.result.batches.push({ answers: [], effects: [] });
   }
 
   /**
@@ -168,17 +118,33 @@ export class Applier {
   private takeProposal(entry: eraftpb.Entry): Callback | undefined {
     const peer = this.peer;
     let mine: Callback | undefined;
-    while (peer.proposals.length > 0 && peer.proposals[0]!.index <= entry.index) {
-      const p = peer.proposals.shift()!;
+    for (const p of peer.takeProposalsUpTo(entry.index)) {
       if (p.index === entry.index && p.term === entry.term && mine === undefined) mine = p.cb;
       else this.answer(p.cb, { response: errorResponse(staleCommandError(), peer.term()) });
     }
     return mine;
   }
 
-  /** Queue `result` for `cb`, delivered once the current batch is written. */
+  /** The answer `result` for `cb`, delivered by the message handler once the write holding it is done. */
   private answer(cb: Callback, result: CommandResult): void {
-    this.answers.push(() => cb.done(result));
+    this.current().answers.push({ cb, result });
+  }
+
+  /** An effect on the store for the message handler, acted on once the write holding it is done (see ApplyEffect). */
+  private report(effect: ApplyEffect): void {
+    this.current().effects.push(effect);
+  }
+
+  /** The batch whose answers and effects wait for the next write. */
+  private current(): WrittenBatch {
+    return this.result.batches[this.result.batches.length - 1]!;
+  }
+
+  /** Everything applied is written: the result, without the empty batch after the last write. */
+  private done(): ApplyResult {
+    const last = this.current();
+    if (last.answers.length === 0 && last.effects.length === 0) this.result.batches.pop();
+    return this.result;
   }
 
   private async applyNormalEntry(entry: eraftpb.Entry): Promise<void> {
@@ -228,14 +194,14 @@ export class Applier {
         case CmdType.Put: {
           const { cf, key, value } = r.put!;
           this.kvWB.putCF(cf as ColumnFamily, key, value);
-          peer.sizeDiffHint += storedPairSize(cf as ColumnFamily, key, value);
+          peer.noteWrite(storedPairSize(cf as ColumnFamily, key, value));
           response.responses.push(raft_cmdpb.Response({ cmdType: CmdType.Put, put: raft_cmdpb.PutResponse() }));
           break;
         }
         case CmdType.Delete: {
           const { cf, key } = r.delete!;
           this.kvWB.deleteCF(cf as ColumnFamily, key);
-          peer.sizeDiffHint = Math.max(0, peer.sizeDiffHint - key.length);
+          peer.noteDelete(key.length);
           response.responses.push(raft_cmdpb.Response({ cmdType: CmdType.Delete, delete: raft_cmdpb.DeleteResponse() }));
           break;
         }
@@ -265,9 +231,9 @@ export class Applier {
         const compact = admin.compactLog;
         if (compact === undefined) break;
         // Where the whole region compacted: every member applies this entry (the log GC tick counts from it).
-        peer.lastAppliedCompactIndex = Math.max(peer.lastAppliedCompactIndex, compact.compactIndex);
+        peer.noteCompactLogApplied(compact.compactIndex);
         if (peer.storage.compactTo(compact.compactIndex, compact.compactTerm)) {
-          this.afterWrite.push(() => this.handler.scheduleCompactLog(compact.compactIndex));
+          this.report({ kind: 'compacted', index: compact.compactIndex });
         }
         response.adminResponse = raft_cmdpb.AdminResponse({ cmdType: AdminCmdType.CompactLog, compactLog: raft_cmdpb.CompactLogResponse() });
         return { response };
@@ -302,17 +268,18 @@ export class Applier {
     // snapshot, and this split does not write over its state.
     const createRight = !ctx.router.has(right.id);
     writeRegionState(this.kvWB, left, raft_serverpb.PeerState.Normal);
-    if (createRight) writeRegionState(this.kvWB, right, raft_serverpb.PeerState.Normal);
+    if (createRight) {
+      writeRegionState(this.kvWB, right, raft_serverpb.PeerState.Normal);
+      this.report({ kind: 'split', region: right }); // with the write that holds its region state
+    }
     this.applied = entry.index;
     await this.flush();
 
     peer.setRegion(left);
     ctx.storeMeta.setRegion(left);
     ctx.storeMeta.insertRange(left);
-    peer.sizeDiffHint = 0;
-    peer.approximateSize = undefined;
-    if (createRight) await createSplitPeer(ctx, right, peer.isLeader());
-    else peer.logger.warn('split: the new region already has a peer on this store; it waits for a snapshot', { region: right.id });
+    peer.resetSizeHints();
+    if (!createRight) peer.logger.warn('split: the new region already has a peer on this store; it waits for a snapshot', { region: right.id });
     peer.logger.info('region split', { left: describeRegion(left), right: describeRegion(right) });
 
     const response = newCmdResponse(peer.term());
@@ -320,7 +287,7 @@ export class Applier {
       cmdType: AdminCmdType.Split,
       split: raft_cmdpb.SplitResponse({ regions: [cloneRegion(left), cloneRegion(right)] }),
     });
-    if (peer.isLeader()) this.afterWrite.push(() => peer.heartbeatScheduler(ctx));
+    this.report({ kind: 'regionChanged' });
     return { response };
   }
 
@@ -383,6 +350,7 @@ export class Applier {
       await writeTombstone(ctx, peer, next, tombstone);
       await ctx.engines.kv.write(tombstone);
       this.destroyed = true;
+      this.report({ kind: 'destroyed' });
       peer.setRegion(next);
       if (cb !== undefined) this.answer(cb, { response });
       return;
@@ -393,7 +361,7 @@ export class Applier {
     ctx.storeMeta.setRegion(next);
     if (peer.isInitialized()) ctx.storeMeta.insertRange(next);
     if (cb !== undefined) this.answer(cb, { response });
-    if (peer.isLeader()) this.afterWrite.push(() => peer.heartbeatScheduler(ctx));
+    this.report({ kind: 'regionChanged' });
   }
 
   /** Why a committed conf change must not be applied to `region` (undefined: apply it). */

@@ -1,7 +1,7 @@
 /**
  * Small facts about regions, epochs, peers and raft messages that the raftstore checks over and over.
  */
-import { eraftpb, metapb, raft_cmdpb } from '#proto';
+import { eraftpb, metapb } from '#proto';
 import { compareBytes } from '../../util/bytes.ts';
 import { RAFT_INIT_LOG_TERM } from './meta.ts';
 
@@ -59,33 +59,6 @@ export function findPeerById(region: metapb.Region, peerId: number): metapb.Peer
 /** The raft membership a region's peers make. */
 export function confStateFromRegion(region: metapb.Region): eraftpb.ConfState {
   return eraftpb.ConfState({ nodes: region.peers.map((p) => p.id) });
-}
-
-/**
- * Which epoch counters a command must match: data commands and splits depend on the range (version),
- * membership changes and splits on the members (conf_ver); a log compaction depends on neither.
- */
-export function epochChecksFor(req: raft_cmdpb.RaftCmdRequest): { version: boolean; confVer: boolean } {
-  const admin = req.adminRequest;
-  if (admin === undefined) return { version: true, confVer: false };
-  switch (admin.cmdType) {
-    case raft_cmdpb.AdminCmdType.ChangePeer:
-      return { version: false, confVer: true };
-    case raft_cmdpb.AdminCmdType.Split:
-    case raft_cmdpb.AdminCmdType.TransferLeader:
-      return { version: true, confVer: true };
-    default:
-      return { version: false, confVer: false };
-  }
-}
-
-/** True when the command's epoch does not match the region's in a counter the command depends on. */
-export function epochMismatch(req: raft_cmdpb.RaftCmdRequest, region: metapb.Region): boolean {
-  const checks = epochChecksFor(req);
-  if (!checks.version && !checks.confVer) return false;
-  const from = cloneEpoch(req.header?.regionEpoch);
-  const current = cloneEpoch(region.regionEpoch);
-  return (checks.confVer && from.confVer !== current.confVer) || (checks.version && from.version !== current.version);
 }
 
 export function isVoteMessage(m: eraftpb.Message): boolean {
