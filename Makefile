@@ -26,10 +26,12 @@ endif
 STAGE_TARGETS := project1 project2a project2aa project2ab project2ac project2b project2c \
 	project3a project3b project3c project4a project4b project4c
 
-.PHONY: help test typecheck labs labs-check integrity ui bench bugzoo $(STAGE_TARGETS)
+.PHONY: help test typecheck labs labs-check integrity ui bench bugzoo grade $(STAGE_TARGETS)
 
 help:
 	@echo "TinyKV-TS targets:"
+	@echo "  make grade STAGE=3b  grade a stage: every test RUNS times (default 20) on fresh seeds, JOBS workers; reports"
+	@echo "                       (RUNS=, JOBS=, IMPL=, RUN=, SEED=<base>, TIME=<minutes>, SWARM=1, UNTIL_FAIL=1)"
 	@echo "  make test            everything CI runs: type-check, all suites on reference/, labs-check, integrity"
 	@echo "  make project1        stage 1 suite (standalone KV, raw API) against IMPL (default labs/1)"
 	@echo "  make project2a       stages 2AA, 2AB and 2AC (raft) against IMPL (default labs/2a)"
@@ -59,6 +61,9 @@ test:
 
 typecheck:
 	node_modules/.bin/tsc --noEmit -p .
+
+grade:
+	@$(TSX) harness/grader/cli.ts
 
 $(STAGE_TARGETS):
 	@$(TSX) harness/labs/run-stage.ts $(patsubst project%,%,$@)

@@ -1,0 +1,31 @@
+/**
+ * Module resolution inside a grader worker (a Node module hook, registered by worker.ts):
+ *   - `vitest`, imported by a test file, becomes the grader's runner (vitest-shim.ts): the test file registers
+ *     its tests with the worker instead of with vitest, and the worker runs them one at a time, many times;
+ *   - `@impl/<path>` resolves into the implementation under test (IMPL), as vitest.config.ts does.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+interface LoaderData {
+  /** Absolute directory of the implementation under test. */
+  impl: string;
+  /** File URL of vitest-shim.ts. */
+  shim: string;
+}
+
+let data: LoaderData;
+
+export function initialize(d: LoaderData): void {
+  data = d;
+}
+
+type Resolve = (specifier: string, context: { parentURL?: string }) => Promise<{ url: string }>;
+
+export async function resolve(specifier: string, context: { parentURL?: string }, nextResolve: Resolve): Promise<{ url: string }> {
+  if (specifier === 'vitest' && context.parentURL !== data.shim) return nextResolve(data.shim, context);
+  if (specifier.startsWith('@impl/')) {
+    return nextResolve(pathToFileURL(path.join(data.impl, specifier.slice('@impl/'.length))).href, context);
+  }
+  return nextResolve(specifier, context);
+}

@@ -1,0 +1,178 @@
+/**
+ * The grader's worker processes: JOBS long-lived workers (worker.ts), each running one test at a time.
+ *
+ * A run that does not answer within its budget, or whose worker dies (a crash, running out of memory, an
+ * exit inside the test), is a failure of that run; its worker's whole process group is killed and a new
+ * worker takes its place, so grading goes on. A worker is also replaced after many runs or when its memory
+ * grows past a limit, so one leaky test cannot starve the rest.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CollectedTest, RunRequest, RunResult, WorkerReply } from './protocol.ts';
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.ts');
+
+export interface PoolOptions {
+  jobs: number;
+  /** Absolute directory of the implementation under test. */
+  impl: string;
+  /** Repository root: the workers' working directory. */
+  root: string;
+  /** Replace a worker after this many runs (default 200). */
+  maxRunsPerWorker?: number;
+  /** Replace a worker whose peak memory passed this many bytes (default 1.5 GB). */
+  maxRssBytes?: number;
+}
+
+interface Slot {
+  child: ChildProcess;
+  ready: Promise<void>;
+  runs: number;
+  busy: boolean;
+  /** Peak memory of this worker, as it last reported. */
+  rss: number;
+}
+
+/** A run that the worker did not finish: the result stands in for the missing one. */
+function lostRun(req: RunRequest, why: string, durationMs: number): RunResult {
+  return { id: req.id, status: 'failed', error: why, output: '', durationMs, readSeed: true, maxRssBytes: 0 };
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private closed = false;
+  /** The highest peak memory any worker reported. */
+  peakRssBytes = 0;
+
+  constructor(private readonly options: PoolOptions) {
+    for (let i = 0; i < options.jobs; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const child = fork(WORKER, [], {
+      cwd: this.options.root,
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, IMPL: this.options.impl, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // Its own process group: a timeout kills the worker and whatever it started.
+      detached: true,
+    });
+    child.stderr?.resume(); // a worker's own complaints; runs capture their output themselves
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (m: WorkerReply) => {
+        if (m.type === 'ready') {
+          child.off('exit', onExit);
+          resolve();
+        }
+      };
+      const onExit = (code: number | null) => reject(new Error(`a grader worker exited at start (code ${code})`));
+      child.once('message', onMessage);
+      child.once('exit', onExit);
+    });
+    ready.catch(() => undefined);
+    return { child, ready, runs: 0, busy: false, rss: 0 };
+  }
+
+  private kill(slot: Slot): void {
+    const pid = slot.child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGKILL'); // the whole group
+    } catch {
+      // already gone
+    }
+  }
+
+  private replace(slot: Slot): Slot {
+    this.kill(slot);
+    const fresh = this.spawn();
+    this.slots[this.slots.indexOf(slot)] = fresh;
+    return fresh;
+  }
+
+  /** How many workers are free now. */
+  idle(): number {
+    return this.closed ? 0 : this.slots.filter((s) => !s.busy).length;
+  }
+
+  /** The tests a file registers (asked of a worker, which then loads the file). */
+  async collect(file: string): Promise<CollectedTest[]> {
+    const slot = this.slots.find((s) => !s.busy) ?? this.slots[0]!;
+    slot.busy = true;
+    try {
+      await slot.ready;
+      const reply = await new Promise<WorkerReply>((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new Error(`a grader worker exited while loading ${file} (code ${code})`));
+        slot.child.once('exit', onExit);
+        slot.child.once('message', (m: WorkerReply) => {
+          slot.child.off('exit', onExit);
+          resolve(m);
+        });
+        slot.child.send({ type: 'collect', file });
+      });
+      if (reply.type !== 'collected') throw new Error(`a grader worker answered ${reply.type} to a collect request`);
+      if (reply.error !== undefined) throw new Error(`loading ${file} failed: ${reply.error}`);
+      return reply.tests;
+    } finally {
+      slot.busy = false;
+    }
+  }
+
+  /** Runs one test on a free worker (the caller checks idle() first). `budgetMs`: wall-clock limit of the run. */
+  async run(req: RunRequest, budgetMs: number): Promise<RunResult> {
+    let slot = this.slots.find((s) => !s.busy);
+    if (slot === undefined) throw new Error('WorkerPool.run: no idle worker');
+    slot.busy = true;
+    const started = performance.now();
+    try {
+      await slot.ready;
+    } catch {
+      slot.busy = false;
+      this.replace(slot);
+      return lostRun(req, 'the grader worker could not start', 0);
+    }
+    let workerLost = false;
+    const result = await new Promise<RunResult>((resolve) => {
+      const child = slot!.child;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (r: RunResult) => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(r);
+      };
+      const onMessage = (m: WorkerReply) => {
+        if (m.type === 'result' && m.result.id === req.id) finish(m.result);
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+        const how = signal !== null ? `killed by ${signal}` : `exited with code ${code}`;
+        workerLost = true;
+        finish(lostRun(req, `the test's worker process ${how} during the run (a crash, running out of memory, or process.exit in the test)`, performance.now() - started));
+      };
+      timer = setTimeout(() => {
+        workerLost = true;
+        finish(lostRun(req, `the run took longer than its budget of ${Math.round(budgetMs / 1000)} s and was stopped`, performance.now() - started));
+      }, budgetMs);
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send(req);
+    });
+    slot.runs++;
+    slot.rss = Math.max(slot.rss, result.maxRssBytes);
+    this.peakRssBytes = Math.max(this.peakRssBytes, slot.rss);
+    const worn = slot.runs >= (this.options.maxRunsPerWorker ?? 200) || slot.rss >= (this.options.maxRssBytes ?? 1.5e9);
+    if (workerLost || worn) slot = this.replace(slot);
+    slot.busy = false;
+    return result;
+  }
+
+  /** Stops every worker (and what they started). */
+  close(): void {
+    this.closed = true;
+    for (const slot of this.slots) {
+      slot.child.removeAllListeners();
+      this.kill(slot);
+    }
+  }
+}
