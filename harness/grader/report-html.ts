@@ -74,7 +74,7 @@ tr.runs ul{margin:0;padding-left:1.2em}
  · ${esc(report.finishedAt)}${report.stoppedEarly ? ' · <strong>stopped early</strong>' : ''}</div>
 <p>A test earns its points only if every run passed. A failing run replays exactly with its command.
 ${report.tests.some((t) => t.seedIndependent) ? ' * never read its seed: one run decides.' : ''}</p>
-<table id="tests"><thead><tr><th>test</th><th>runs</th><th>runs</th><th>failed</th><th>rate</th><th>virtual / wall (mean)</th><th>points</th></tr></thead>
+<table id="tests"><thead><tr><th>test</th><th>passed / failed</th><th>runs</th><th>failed</th><th>rate</th><th>virtual / wall (mean)</th><th>points</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
