@@ -14,6 +14,9 @@ import { gradedTest, matchesRun, replayCommand, runSeed, testFilesOf, type Grade
 import type { RunResult } from './protocol.ts';
 import type { Stage } from '../labs/stages.ts';
 
+/** vitest's own limits (vitest.config.ts: test 120 s, hooks 60 s) plus room for the worker to notice them. */
+const DEFAULT_RUN_BUDGET_MS = 120_000 + 2 * 60_000 + 30_000;
+
 export interface GradeOptions {
   root: string;
   stages: readonly Stage[];
@@ -24,6 +27,8 @@ export interface GradeOptions {
   runs: number;
   /** Spend about this long instead of a fixed number of runs. */
   timeBudgetMs?: number;
+  /** Wall-clock limit of one run (default: vitest's test and hook timeouts plus room); past it the run fails. */
+  runBudgetMs?: number;
   jobs: number;
   run?: RegExp;
   baseSeed: number;
@@ -132,8 +137,7 @@ export async function grade(o: GradeOptions): Promise<GradeState> {
       if (o.swarm) env.SWARM = '1';
       const result = await pool.run(
         { type: 'run', id: run, file: t.test.file, names: t.test.names, seed, env, testTimeoutMs: 120_000, hookTimeoutMs: 60_000 },
-        // vitest's own limits (vitest.config.ts) plus room for the worker to notice them.
-        120_000 + 2 * 60_000 + 30_000,
+        o.runBudgetMs ?? DEFAULT_RUN_BUDGET_MS,
       );
       state.inFlight--;
       state.peakRssBytes = Math.max(state.peakRssBytes, pool.peakRssBytes);

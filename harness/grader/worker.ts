@@ -97,7 +97,10 @@ function describeError(err: unknown): string {
   return String(err);
 }
 
-/** "[sim] X: passed; seed 5, trace hash abcd, 12 events, 3400 virtual ms" or the failure block's lines. */
+/**
+ * What the simulation reported: "[sim] X: passed; seed 5, trace hash abcd, 12 events, 3400 virtual ms" in the
+ * output of a passed run, "trace hash:  abcd  (at virtual time 1246 ms)" in the error of a failed one.
+ */
 function simFacts(output: string): { traceHash?: string; virtualMs?: number } {
   const passed = /trace hash ([0-9a-f]+), \d+ events, (\d+) virtual ms/.exec(output);
   if (passed) return { traceHash: passed[1], virtualMs: Number(passed[2]) };
@@ -141,7 +144,7 @@ async function run(req: RunRequest): Promise<RunResult> {
   // An error nobody awaited fails the run, as vitest reports unhandled errors.
   error ??= unhandled;
   const output = capture.text();
-  const facts = simFacts(output);
+  const facts = simFacts(error === undefined ? output : `${describeError(error)}\n${output}`);
   const base = { id: req.id, durationMs: performance.now() - started, readSeed: env.readSeed(), maxRssBytes: maxRss(), ...facts };
   if (error !== undefined) return { ...base, status: 'failed', error: describeError(error), output };
   return { ...base, status: 'passed' };
@@ -170,5 +173,8 @@ process.on('message', (raw: unknown) => {
     process.exit(70);
   });
 });
+
+// The grader went away (even if it was killed outright): so does the worker.
+process.on('disconnect', () => process.exit(0));
 
 send({ type: 'ready', pid: process.pid });
