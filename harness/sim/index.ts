@@ -1,6 +1,10 @@
 // The deterministic simulation in one import: `import { Sim, SimNetwork, partition } from '../sim/index.ts';`
-export { Sim, SimNode, SimNodeRuntime } from './sim.ts';
-export type { ClientHandle, NodeSpec, SimOptions, WaitOptions } from './sim.ts';
+export { Sim } from './sim.ts';
+export type { SimOptions } from './sim.ts';
+export { SimNode } from './nodes.ts';
+export type { NodeSpec } from './nodes.ts';
+export { SimNodeRuntime } from './node-runtime.ts';
+export type { ClientHandle, WaitOptions } from './clients.ts';
 export { SimNetwork } from './network.ts';
 export type { Envelope, Filter, FilterHandle, MessageKind, NetworkOptions, NetworkStats } from './network.ts';
 export { dropRandomly, dropWhere, isolate, onlyWhen, partition, randomSplit } from './filters.ts';
