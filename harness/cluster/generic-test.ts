@@ -24,9 +24,11 @@
  * trace hash.
  */
 import type { RaftstoreConfig } from '@impl/kv/raftstore/config.ts';
-import { bytes, findPeer, text } from './keys.ts';
+import { findPeerOnStore } from '@impl/kv/raftstore/region-util.ts';
+import { bytes, text } from './keys.ts';
 import { ClusterCheckError } from './errors.ts';
-import { runClusterTest, type Cluster } from './cluster.ts';
+import type { Cluster } from './cluster.ts';
+import { runClusterTest } from './run-cluster-test.ts';
 import { checkStoreInvariants } from './invariants.ts';
 import { randomSplit, type FilterHandle, type Sim, type SimTestOptions, type SimTestResult } from '../sim/index.ts';
 
@@ -284,7 +286,7 @@ async function confChange(cluster: Cluster, sim: Sim, state: RoundState, report:
     const region = cluster.scheduler.randomRegion(sim.random);
     if (region !== undefined) {
       const store = 1 + sim.random.nextInt(cluster.count);
-      const peer = findPeer(region, store);
+      const peer = findPeerOnStore(region, store);
       if (peer !== undefined) {
         if (region.peers.length > 1) {
           await cluster.mustRemovePeer(region.id, peer, cluster.requestDeadlineMs);

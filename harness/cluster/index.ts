@@ -1,6 +1,9 @@
 // The test cluster in one import: `import { runClusterTest, genericTest, bytes } from '../../cluster/index.ts';`
-export { Cluster, DEFAULT_NETWORK, runClusterTest } from './cluster.ts';
-export type { ApplyStateView, ClusterOptions, StoreInstance } from './cluster.ts';
+export { Cluster, DEFAULT_NETWORK } from './cluster.ts';
+export type { ClusterOptions } from './cluster.ts';
+export { runClusterTest } from './run-cluster-test.ts';
+export type { StoreInstance } from './stores.ts';
+export type { ApplyStateView } from './store-inspection.ts';
 export { MockScheduler } from './mock-scheduler.ts';
 export type { MockSchedulerOptions, MockSchedulerStats, Operator, RegionInfo } from './mock-scheduler.ts';
 export {

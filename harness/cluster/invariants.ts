@@ -17,7 +17,9 @@ import { getApplyState, getRaftLocalState } from '@impl/kv/raftstore/meta.ts';
 import { decodeRegionMetaKey, isRegionStateSuffix, regionRaftRange, REGION_META_RANGE } from '@impl/kv/raftstore/keys.ts';
 import type { Cluster } from './cluster.ts';
 import { ClusterCheckError } from './errors.ts';
-import { compareBytes, rangesOverlap, showRegion } from './keys.ts';
+import { compareBytes } from '@impl/util/bytes.ts';
+import { rangesOverlap } from '@impl/kv/raftstore/region-util.ts';
+import { showRegion } from './keys.ts';
 
 function sameRange(a: metapb.Region, b: metapb.Region): boolean {
   return compareBytes(a.startKey, b.startKey) === 0 && compareBytes(a.endKey, b.endKey) === 0;

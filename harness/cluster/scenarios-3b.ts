@@ -12,7 +12,8 @@ import type { Cluster, ClusterOptions } from './cluster.ts';
 import type { RaftMessage } from './raft-network.ts';
 import { ClusterCheckError } from './errors.ts';
 import { checkStoreInvariants } from './invariants.ts';
-import { bytes, bytesEqual, showKey, showRegion } from './keys.ts';
+import { bytesEqual } from '@impl/util/bytes.ts';
+import { bytes, showKey, showRegion } from './keys.ts';
 import { checkRaftLogSizes } from './generic-test.ts';
 
 /** A peer with id `peerId` on store `storeId` (TinyKV's NewPeer(storeID, peerID)). */
