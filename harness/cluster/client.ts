@@ -8,7 +8,7 @@
  */
 import { raft_cmdpb, type errorpb, type metapb } from '#proto';
 import type { CommandResult } from '@impl/kv/raftstore/raftstore.ts';
-import { cloneEpoch } from '@impl/kv/raftstore/region-util.ts';
+import { cloneEpoch, findPeerOnStore } from '@impl/kv/raftstore/region-util.ts';
 import { WaitTimeoutError } from '../sim/index.ts';
 import type { Cluster } from './cluster.ts';
 import { ClusterCheckError, RequestTimeoutError } from './errors.ts';
@@ -103,6 +103,22 @@ export async function callOnLeader(cluster: Cluster, region: metapb.Region, reqs
     await cluster.sim.sleep(10);
   }
   throw new ClusterCheckError(`${what}: no leader answered within 5000 virtual ms`);
+}
+
+/**
+ * Hand `reqs` straight to store `storeId`'s raftstore, addressed to region `regionId` as that store knows it:
+ * a single proposal, never retried elsewhere (unlike request). Returns the pending answer.
+ */
+export function sendToStore(cluster: Cluster, storeId: number, regionId: number, reqs: raft_cmdpb.Request[]): Promise<CommandResult> {
+  const store = cluster.raftstore(storeId);
+  const region = store.regionOf(regionId);
+  if (region === undefined) throw new ClusterCheckError(`store ${storeId} has no region ${regionId}`);
+  return store.sendCommand(
+    raft_cmdpb.RaftCmdRequest({
+      header: raft_cmdpb.RaftRequestHeader({ regionId, peer: findPeerOnStore(region, storeId), regionEpoch: region.regionEpoch }),
+      requests: reqs,
+    }),
+  );
 }
 
 async function sendWithRetries(

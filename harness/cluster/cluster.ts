@@ -244,6 +244,14 @@ export class Cluster {
     return client.callOnLeader(this, region, reqs);
   }
 
+  /**
+   * Hand `reqs` straight to store `storeId`'s raftstore for region `regionId`, as that store knows the region:
+   * one proposal, no retries (unlike request). Returns the pending answer (wait for it with sim.waitFor).
+   */
+  sendToStore(storeId: number, regionId: number, reqs: raft_cmdpb.Request[]): Promise<CommandResult> {
+    return client.sendToStore(this, storeId, regionId, reqs);
+  }
+
   // ---------------------------------------------------------------------------------------------------
   // Key-value operations (kv-requests.ts)
 

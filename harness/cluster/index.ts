@@ -27,4 +27,5 @@ export {
 } from './raft-network.ts';
 export type { MessageCounts, RaftMessage } from './raft-network.ts';
 export * from './keys.ts';
+export * from './requests.ts';
 export * from './errors.ts';

@@ -11,19 +11,18 @@ import { exceedsEndKey } from '@impl/kv/raftstore/region-util.ts';
 import type { Cluster } from './cluster.ts';
 import { ClusterCheckError } from './errors.ts';
 import { showKey, showRegion } from './keys.ts';
+import { deleteRequest, getRequest, putRequest, snapRequest } from './requests.ts';
 
 const { CmdType } = raft_cmdpb;
 
 export async function mustPutCF(cluster: Cluster, cf: ColumnFamily, key: Uint8Array, value: Uint8Array): Promise<void> {
-  const req = raft_cmdpb.Request({ cmdType: CmdType.Put, put: raft_cmdpb.PutRequest({ cf, key, value }) });
-  const result = await cluster.request(key, [req]);
+  const result = await cluster.request(key, [putRequest(key, value, cf)]);
   expectOneResponse(result, CmdType.Put, 'put');
 }
 
 /** The value of `key` in `cf` read through raft; empty when the key has none. */
 export async function getCF(cluster: Cluster, cf: ColumnFamily, key: Uint8Array): Promise<Uint8Array> {
-  const req = raft_cmdpb.Request({ cmdType: CmdType.Get, get: raft_cmdpb.GetRequest({ cf, key }) });
-  const result = await cluster.request(key, [req]);
+  const result = await cluster.request(key, [getRequest(key, cf)]);
   return expectOneResponse(result, CmdType.Get, 'get').get?.value ?? new Uint8Array(0);
 }
 
@@ -41,8 +40,7 @@ export async function mustGetNone(cluster: Cluster, key: Uint8Array): Promise<vo
 }
 
 export async function mustDeleteCF(cluster: Cluster, cf: ColumnFamily, key: Uint8Array): Promise<void> {
-  const req = raft_cmdpb.Request({ cmdType: CmdType.Delete, delete: raft_cmdpb.DeleteRequest({ cf, key }) });
-  const result = await cluster.request(key, [req]);
+  const result = await cluster.request(key, [deleteRequest(key, cf)]);
   expectOneResponse(result, CmdType.Delete, 'delete');
 }
 
@@ -54,8 +52,7 @@ export async function scan(cluster: Cluster, start: Uint8Array, end: Uint8Array)
   const values: Uint8Array[] = [];
   let key = start;
   while (end.length === 0 || compareBytes(key, end) < 0) {
-    const snap = raft_cmdpb.Request({ cmdType: CmdType.Snap, snap: raft_cmdpb.SnapRequest() });
-    const result = await cluster.request(key, [snap]);
+    const result = await cluster.request(key, [snapRequest()]);
     const region = expectOneResponse(result, CmdType.Snap, 'snap').snap?.region;
     const reader = result.reader;
     if (region === undefined || reader === undefined) {

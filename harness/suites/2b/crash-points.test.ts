@@ -6,34 +6,12 @@
 // applied before that point survives, the write does not. Every scenario is seeded (SEED; printed by
 // runClusterTest) and replays exactly.
 import { expect, test } from 'vitest';
-import { raft_cmdpb } from '#proto';
 import { WaitTimeoutError, type Sim } from '../../sim/index.ts';
-import { bytes, runClusterTest, type Cluster } from '../../cluster/index.ts';
+import { bytes, putRequest, runClusterTest } from '../../cluster/index.ts';
 import { cutPowerBeforeRaftWrite } from '../../cluster/power-cut.ts';
 import type { CommandResult } from '@impl/kv/raftstore/raftstore.ts';
-import { findPeerOnStore } from '@impl/kv/raftstore/region-util.ts';
 
 const REGION = 1;
-const { CmdType } = raft_cmdpb;
-
-const putReq = (key: string, value: string) =>
-  raft_cmdpb.Request({ cmdType: CmdType.Put, put: raft_cmdpb.PutRequest({ cf: 'default', key: bytes(key), value: bytes(value) }) });
-
-/**
- * Hand one put straight to store `storeId`'s raftstore: a single proposal, never retried elsewhere (unlike the
- * cluster's client). Returns the pending answer.
- */
-function proposePut(cluster: Cluster, storeId: number, key: string, value: string): Promise<CommandResult> {
-  const store = cluster.raftstore(storeId);
-  const region = store.regionOf(REGION);
-  if (region === undefined) throw new Error(`store ${storeId} has no region ${REGION}`);
-  return store.sendCommand(
-    raft_cmdpb.RaftCmdRequest({
-      header: raft_cmdpb.RaftRequestHeader({ regionId: REGION, peer: findPeerOnStore(region, storeId), regionEpoch: region.regionEpoch }),
-      requests: [putReq(key, value)],
-    }),
-  );
-}
 
 /** The answer to `pending` if it comes within `timeoutMs` virtual ms, else undefined. */
 async function answerWithin(sim: Sim, pending: Promise<CommandResult>, timeoutMs: number, label: string): Promise<CommandResult | undefined> {
@@ -106,7 +84,7 @@ test('TestAckedEntryLostWhenSentBeforePersist2B', () =>
         reason: 'before writing received entries',
         when: (batch) => batch.count > 1,
       });
-      const pending = proposePut(cluster, leader, 'x', 'acked');
+      const pending = cluster.sendToStore(leader, REGION, [putRequest(bytes('x'), bytes('acked'))]);
       const fired = await sim.waitUntil('the power cut of f1', () => cut.fired, { timeoutMs: 5000 });
       expect(fired).toBe(true);
       // Correct stores cannot commit x now (f1 never acknowledged it, f2 is cut off): no answer comes.
@@ -145,7 +123,7 @@ test('TestStaleProposalMatchedByTerm2B', () =>
       const cutOff = cluster.partition([oldLeader], others);
 
       // The cut-off leader still takes proposals (at the next three indexes of its term) but cannot commit them.
-      const lost = [0, 1, 2].map((i) => proposePut(cluster, oldLeader, `lost${i}`, 'never'));
+      const lost = [0, 1, 2].map((i) => cluster.sendToStore(oldLeader, REGION, [putRequest(bytes(`lost${i}`), bytes('never'))]));
       // The majority elects a new leader, whose no-op and puts take those indexes in a later term.
       const newLeader = await cluster.waitForLeaderStore(REGION, others);
       for (let i = 0; i < 4; i++) await cluster.mustPut(bytes(`b${i}`), bytes(`${i}`));
