@@ -16,9 +16,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { eraftpb } from '#proto';
-import { RawNode } from '../../../reference/raft/rawnode.ts';
-import { MemoryStorage } from '../../../reference/raft/storage.ts';
-import { StateType } from '../../../reference/raft/raft.ts';
+import { RawNode } from '@impl/raft/rawnode.ts';
+import { MemoryStorage } from '@impl/raft/storage.ts';
+import { StateType } from '@impl/raft/raft.ts';
 import type { BenchSection } from '../run.ts';
 
 type Message = eraftpb.Message;

@@ -22,9 +22,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Engine, WriteBatch } from '../../../reference/kv/storage/engine.ts';
-import { RawClient } from '../../../reference/kv/server/raw-client.ts';
-import { SeededRandom } from '../../../reference/util/prng.ts';
+import { Engine, WriteBatch } from '@impl/kv/storage/engine.ts';
+import { RawClient } from '@impl/kv/server/raw-client.ts';
+import { SeededRandom } from '@impl/util/prng.ts';
 
 const MEASURE_MS = Number(process.env.BENCH_MS ?? 2000);
 const WARMUP_MS = 400;

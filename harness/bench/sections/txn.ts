@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { SeededRandom } from '../../../reference/util/prng.ts';
+import { SeededRandom } from '@impl/util/prng.ts';
 import { PercolatorClient, systemClock, TimestampOracle, TxnAbortedError } from '../../txn/percolator-client.ts';
 import { GrpcTxnKv } from '../../txn/txn-kv.ts';
 
