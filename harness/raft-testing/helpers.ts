@@ -119,6 +119,11 @@ export function bytes(s: string): Uint8Array {
   return encoder.encode(s);
 }
 
+/** The UTF-8 text of entry data. */
+export function text(data: Uint8Array): string {
+  return decoder.decode(data);
+}
+
 export function ent(index: number, term: number, data?: string): Entry {
   return eraftpb.Entry({ index, term, data: data === undefined ? new Uint8Array(0) : bytes(data) });
 }
