@@ -66,7 +66,7 @@ export interface ClusterOptions {
  * interval (100 ms) and the election timeout (500-1000 ms), and slow enough that a client's operation takes
  * a few tens of virtual ms, which keeps GenericTest's load (and so its real running time) moderate.
  */
-export const DEFAULT_NETWORK = { minLatencyMs: 10, maxLatencyMs: 30 } as const;
+const DEFAULT_NETWORK = { minLatencyMs: 10, maxLatencyMs: 30 } as const;
 
 export class Cluster {
   readonly sim: Sim;

@@ -32,7 +32,7 @@ function sameEpoch(a: metapb.Region, b: metapb.Region): boolean {
 }
 
 /** Problems with store `id`'s region map and range index (empty: none). The store must be up. */
-export function storeMetaProblems(cluster: Cluster, id: number): string[] {
+function storeMetaProblems(cluster: Cluster, id: number): string[] {
   const view = cluster.raftstore(id).metaView();
   const problems: string[] = [];
   const mapped = new Map(view.regions.map((r) => [r.id, r]));
@@ -67,7 +67,7 @@ export function storeMetaProblems(cluster: Cluster, id: number): string[] {
 }
 
 /** Problems with what store `id` has on disk for its regions (empty: none). The store must be up. */
-export async function storeDiskProblems(cluster: Cluster, id: number): Promise<string[]> {
+async function storeDiskProblems(cluster: Cluster, id: number): Promise<string[]> {
   const engines = cluster.engines(id);
   if (engines === undefined) return [];
   const problems: string[] = [];

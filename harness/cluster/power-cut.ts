@@ -35,7 +35,7 @@ export interface PowerCut {
 }
 
 /** Thrown to the store's code in place of the write that never happened. */
-export class PowerCutError extends Error {
+class PowerCutError extends Error {
   constructor(storeId: number) {
     super(`store ${storeId} lost power before this raft engine write`);
     this.name = 'PowerCutError';

@@ -9,7 +9,7 @@ import type { Raft } from '@impl/raft/raft.ts';
 const { MessageType, EntryType, ConfChangeType } = eraftpb;
 type Message = eraftpb.Message;
 
-export function confChange(changeType: eraftpb.ConfChangeType, nodeId: number): eraftpb.ConfChange {
+function confChange(changeType: eraftpb.ConfChangeType, nodeId: number): eraftpb.ConfChange {
   return eraftpb.ConfChange({ changeType, nodeId });
 }
 

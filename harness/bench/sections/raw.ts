@@ -37,7 +37,7 @@ const GET_KEYS = 10_000;
 
 const SERVER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'raw-server.ts');
 
-export interface RawFigure {
+interface RawFigure {
   target: 'engine' | 'no-op' | 'server';
   op: 'put' | 'get';
   clients: number;
@@ -50,7 +50,7 @@ export interface RawFigure {
   serverCpuUsPerOp?: number;
 }
 
-export interface RawBenchResult {
+interface RawBenchResult {
   name: 'raw';
   figures: RawFigure[];
   ratios: Record<string, number>;
@@ -216,7 +216,7 @@ async function measureEngine(dir: string): Promise<RawFigure[]> {
   return figures;
 }
 
-export async function runRawBench(): Promise<RawBenchResult> {
+async function runRawBench(): Promise<RawBenchResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tinykv-bench-raw-'));
   const figures: RawFigure[] = [];
   try {
