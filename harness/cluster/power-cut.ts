@@ -58,7 +58,7 @@ export function cutPowerBeforeRaftWrite(sim: Sim, storeId: number, engines: Engi
     armed = false;
     fired = true;
     sim.note(`power cut of s${storeId}: ${reason} (${batch.count} operations lost)`);
-    // Called from the store's own event, sim.crash cuts the power right here (Sim.crashInEvent).
+    // Called from the store's own event, sim.crash cuts the power right here (SimNodes.crashInEvent in sim/nodes.ts).
     void sim.crash(storeId);
     return Promise.reject(new PowerCutError(storeId));
   };
