@@ -16,7 +16,7 @@ import { newTestConfig, newTestMemoryStorage } from './helpers.ts';
 import { text } from './helpers.ts';
 import { decodeConfChange } from './membership-helpers.ts';
 
-const { EntryType, MessageType } = eraftpb;
+const { EntryType } = eraftpb;
 type Message = eraftpb.Message;
 
 /** What the application of one node holds. */
