@@ -9,9 +9,9 @@
  * stdin with "cpu <µs>" (its CPU time so far); stops on SIGTERM.
  */
 import { kvrpcpb } from '#proto';
-import { Server } from '../../reference/kv/server/server.ts';
-import { TinyKvGrpcServer, type TinyKvHandlers } from '../../reference/kv/server/grpc-server.ts';
-import { StandaloneStorage } from '../../reference/kv/storage/standalone-storage.ts';
+import { Server } from '@impl/kv/server/server.ts';
+import { TinyKvGrpcServer, type TinyKvHandlers } from '@impl/kv/server/grpc-server.ts';
+import { StandaloneStorage } from '@impl/kv/storage/standalone-storage.ts';
 
 /** The ceiling: decode the request, answer an empty response, nothing else. */
 const NOOP_HANDLERS: TinyKvHandlers = {

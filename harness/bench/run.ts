@@ -30,7 +30,7 @@ function isSection(value: unknown): value is BenchSection {
 }
 
 /** Every section in harness/bench/sections/, sorted by name. */
-export async function loadSections(): Promise<BenchSection[]> {
+async function loadSections(): Promise<BenchSection[]> {
   const files = readdirSync(SECTIONS_DIR).filter((f) => f.endsWith('.ts')).sort();
   const sections: BenchSection[] = [];
   for (const file of files) {

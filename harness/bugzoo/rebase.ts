@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { loadBugs, patchPath, repoRoot, type Bug } from './zoo.ts';
 
 /** The files a patch changes, as repository-relative paths (from its `+++ b/...` lines). */
-export function patchedFiles(patchText: string): string[] {
+function patchedFiles(patchText: string): string[] {
   const files: string[] = [];
   for (const line of patchText.split('\n')) {
     const m = /^\+\+\+ b\/(\S+)/.exec(line);
@@ -70,10 +70,10 @@ function applyWithFuzz(text: string, diff: string, work: string): string | undef
   }
 }
 
-export type RebaseOutcome = 'applies' | 'rebased' | 'conflict';
+type RebaseOutcome = 'applies' | 'rebased' | 'conflict';
 
 /** Rebases one patch (see the file comment). Writes it unless `dryRun`. */
-export function rebasePatch(bug: Bug, from: string, dryRun: boolean): RebaseOutcome {
+function rebasePatch(bug: Bug, from: string, dryRun: boolean): RebaseOutcome {
   const file = patchPath(bug);
   if (appliesNow(file)) return 'applies';
   const text = fs.readFileSync(file, 'utf8');

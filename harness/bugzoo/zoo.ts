@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const zooDir = path.join(repoRoot, 'harness', 'bugzoo');
+const zooDir = path.join(repoRoot, 'harness', 'bugzoo');
 
 export interface Bug {
   /** The number of the bug in the catalogue of known student bugs (GUIDE.md); variants of one bug share it. */

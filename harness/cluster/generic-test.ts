@@ -24,14 +24,16 @@
  * trace hash.
  */
 import type { RaftstoreConfig } from '@impl/kv/raftstore/config.ts';
-import { bytes, findPeer, text } from './keys.ts';
+import { findPeerOnStore } from '@impl/kv/raftstore/region-util.ts';
+import { bytes, text } from './keys.ts';
 import { ClusterCheckError } from './errors.ts';
-import { runClusterTest, type Cluster } from './cluster.ts';
+import type { Cluster } from './cluster.ts';
+import { runClusterTest } from './run-cluster-test.ts';
 import { checkStoreInvariants } from './invariants.ts';
 import { randomSplit, type FilterHandle, type Sim, type SimTestOptions, type SimTestResult } from '../sim/index.ts';
 
 /** Drop probability of each raft request and each reply in unreliable rounds (fixed; does not compound). */
-export const UNRELIABLE_DROP_RATE = 0.1;
+const UNRELIABLE_DROP_RATE = 0.1;
 
 export interface GenericTestOptions {
   /** The stage in the title: "2B", "2C", "3B". */
@@ -76,7 +78,7 @@ interface RoundState {
 }
 
 /** "Test: unreliable net, restarts, many clients (2B)", as TinyKV prints it. */
-export function genericTitle(o: GenericTestOptions): string {
+function genericTitle(o: GenericTestOptions): string {
   let title = 'Test: ';
   if (o.unreliable) title += 'unreliable net, ';
   if (o.crash) title += 'restarts, ';
@@ -186,12 +188,12 @@ async function genericBody(cluster: Cluster, sim: Sim, o: GenericTestOptions, ro
 }
 
 /** Key of client `cli`'s `j`-th value. */
-export function clientKey(cli: number, j: number): string {
+function clientKey(cli: number, j: number): string {
   return `${cli} ${String(j).padStart(8, '0')}`;
 }
 
 /** Value of client `cli`'s `j`-th append. */
-export function clientValue(cli: number, j: number): string {
+function clientValue(cli: number, j: number): string {
   return `x ${cli} ${j} y`;
 }
 
@@ -221,7 +223,7 @@ async function appendClient(cluster: Cluster, sim: Sim, cli: number, state: Roun
  * The append-order check (TinyKV's checkClntAppends): each of client `cli`'s `count` values is in `v`
  * exactly once, and they come in the order they were put.
  */
-export function checkClientAppends(cli: number, v: string, count: number): void {
+function checkClientAppends(cli: number, v: string, count: number): void {
   let lastOffset = -1;
   for (let j = 0; j < count; j++) {
     const wanted = clientValue(cli, j);
@@ -284,7 +286,7 @@ async function confChange(cluster: Cluster, sim: Sim, state: RoundState, report:
     const region = cluster.scheduler.randomRegion(sim.random);
     if (region !== undefined) {
       const store = 1 + sim.random.nextInt(cluster.count);
-      const peer = findPeer(region, store);
+      const peer = findPeerOnStore(region, store);
       if (peer !== undefined) {
         if (region.peers.length > 1) {
           await cluster.mustRemovePeer(region.id, peer, cluster.requestDeadlineMs);

@@ -17,7 +17,9 @@ import { getApplyState, getRaftLocalState } from '@impl/kv/raftstore/meta.ts';
 import { decodeRegionMetaKey, isRegionStateSuffix, regionRaftRange, REGION_META_RANGE } from '@impl/kv/raftstore/keys.ts';
 import type { Cluster } from './cluster.ts';
 import { ClusterCheckError } from './errors.ts';
-import { compareBytes, rangesOverlap, showRegion } from './keys.ts';
+import { compareBytes } from '@impl/util/bytes.ts';
+import { rangesOverlap } from '@impl/kv/raftstore/region-util.ts';
+import { showRegion } from './keys.ts';
 
 function sameRange(a: metapb.Region, b: metapb.Region): boolean {
   return compareBytes(a.startKey, b.startKey) === 0 && compareBytes(a.endKey, b.endKey) === 0;
@@ -30,7 +32,7 @@ function sameEpoch(a: metapb.Region, b: metapb.Region): boolean {
 }
 
 /** Problems with store `id`'s region map and range index (empty: none). The store must be up. */
-export function storeMetaProblems(cluster: Cluster, id: number): string[] {
+function storeMetaProblems(cluster: Cluster, id: number): string[] {
   const view = cluster.raftstore(id).metaView();
   const problems: string[] = [];
   const mapped = new Map(view.regions.map((r) => [r.id, r]));
@@ -65,7 +67,7 @@ export function storeMetaProblems(cluster: Cluster, id: number): string[] {
 }
 
 /** Problems with what store `id` has on disk for its regions (empty: none). The store must be up. */
-export async function storeDiskProblems(cluster: Cluster, id: number): Promise<string[]> {
+async function storeDiskProblems(cluster: Cluster, id: number): Promise<string[]> {
   const engines = cluster.engines(id);
   if (engines === undefined) return [];
   const problems: string[] = [];

@@ -20,16 +20,9 @@ import type { Runtime } from '@impl/runtime/runtime.ts';
 import type { SchedulerClient } from '@impl/kv/raftstore/scheduler-client.ts';
 import type { RandomSource } from '@impl/util/prng.ts';
 import { BadSchedulerRequestError, ClusterUsageError, SchedulerRefusedError } from './errors.ts';
-import {
-  cloneRegion,
-  clonePeer,
-  compareBytes,
-  epochOf,
-  isEpochStale,
-  rangesOverlap,
-  regionContains,
-  showRegion,
-} from './keys.ts';
+import { cloneEpoch, clonePeer, cloneRegion, isEpochStale, keyInRegion, rangesOverlap } from '@impl/kv/raftstore/region-util.ts';
+import { compareBytes } from '@impl/util/bytes.ts';
+import { showRegion } from './keys.ts';
 
 /** A step the scheduler wants a region's leader to take. */
 export type Operator =
@@ -260,7 +253,7 @@ export class MockScheduler {
     this.stats.askSplits++;
     const known = this.regions.find((r) => r.id === region.id);
     if (known === undefined) return new SchedulerRefusedError(`askSplit: region ${region.id} is not known to the scheduler`);
-    if (isEpochStale(epochOf(region), epochOf(known))) {
+    if (isEpochStale(region.regionEpoch, known.regionEpoch)) {
       return new SchedulerRefusedError(`askSplit: the epoch of ${showRegion(region)} is stale (known: ${showRegion(known)})`);
     }
     const newRegionId = this.allocId();
@@ -277,13 +270,13 @@ export class MockScheduler {
 
   /** Take `reported` into the region map unless it is stale; true if it was taken. */
   private acceptRegion(reported: metapb.Region): boolean {
-    const epoch = epochOf(reported);
+    const epoch = cloneEpoch(reported.regionEpoch);
     const known = this.regions.find((r) => r.id === reported.id);
-    if (known !== undefined && isEpochStale(epoch, epochOf(known))) return false;
+    if (known !== undefined && isEpochStale(epoch, known.regionEpoch)) return false;
     const overlapping = this.regions.filter((r) => r.id !== reported.id && rangesOverlap(r, reported));
     // A region of another id over the same keys: the newer split wins. Equal versions mean the other one
     // has the newer news (it came from the same split or a later one), so the report is stale.
-    if (overlapping.some((r) => epochOf(r).version >= epoch.version)) return false;
+    if (overlapping.some((r) => cloneEpoch(r.regionEpoch).version >= epoch.version)) return false;
     const changed = known === undefined || !sameRegion(known, reported);
     if (!changed && overlapping.length === 0) return true;
     for (const r of overlapping) {
@@ -304,7 +297,7 @@ export class MockScheduler {
 
   private findRegion(key: Uint8Array): metapb.Region | undefined {
     for (const r of this.regions) {
-      if (regionContains(r, key)) return r;
+      if (keyInRegion(key, r)) return r;
       if (compareBytes(r.startKey, key) > 0) return undefined;
     }
     return undefined;
@@ -361,8 +354,8 @@ class MockSchedulerClient implements SchedulerClient {
 }
 
 function sameRegion(a: metapb.Region, b: metapb.Region): boolean {
-  const ea = epochOf(a);
-  const eb = epochOf(b);
+  const ea = cloneEpoch(a.regionEpoch);
+  const eb = cloneEpoch(b.regionEpoch);
   return (
     ea.version === eb.version &&
     ea.confVer === eb.confVer &&

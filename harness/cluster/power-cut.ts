@@ -35,7 +35,7 @@ export interface PowerCut {
 }
 
 /** Thrown to the store's code in place of the write that never happened. */
-export class PowerCutError extends Error {
+class PowerCutError extends Error {
   constructor(storeId: number) {
     super(`store ${storeId} lost power before this raft engine write`);
     this.name = 'PowerCutError';
@@ -58,7 +58,7 @@ export function cutPowerBeforeRaftWrite(sim: Sim, storeId: number, engines: Engi
     armed = false;
     fired = true;
     sim.note(`power cut of s${storeId}: ${reason} (${batch.count} operations lost)`);
-    // Called from the store's own event, sim.crash cuts the power right here (Sim.crashInEvent).
+    // Called from the store's own event, sim.crash cuts the power right here (SimNodes.crashInEvent in sim/nodes.ts).
     void sim.crash(storeId);
     return Promise.reject(new PowerCutError(storeId));
   };

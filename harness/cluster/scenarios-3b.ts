@@ -12,11 +12,12 @@ import type { Cluster, ClusterOptions } from './cluster.ts';
 import type { RaftMessage } from './raft-network.ts';
 import { ClusterCheckError } from './errors.ts';
 import { checkStoreInvariants } from './invariants.ts';
-import { bytes, bytesEqual, showKey, showRegion } from './keys.ts';
+import { bytesEqual } from '@impl/util/bytes.ts';
+import { bytes, showKey, showRegion } from './keys.ts';
 import { checkRaftLogSizes } from './generic-test.ts';
 
 /** A peer with id `peerId` on store `storeId` (TinyKV's NewPeer(storeID, peerID)). */
-export function newPeer(storeId: number, peerId: number): metapb.Peer {
+function newPeer(storeId: number, peerId: number): metapb.Peer {
   return metapb.Peer({ id: peerId, storeId });
 }
 
@@ -178,7 +179,7 @@ async function waitForSplit(cluster: Cluster, sim: Sim, a: Uint8Array, b: Uint8A
 }
 
 /** The log GC scenario: a small log limit, so a few dozen writes cross it. */
-export const LOG_GC_LIMIT = 20;
+const LOG_GC_LIMIT = 20;
 export const LOG_GC_OPTIONS: ClusterOptions = { stores: 5, config: { raftLogGcCountLimit: LOG_GC_LIMIT } };
 
 /**

@@ -199,7 +199,7 @@ function functionName(node: ts.FunctionLikeDeclaration): string | undefined {
 }
 
 /** Does this file locate itself (the way code reads the files beside it)? */
-export function locatesItself(text: string): boolean {
+function locatesItself(text: string): boolean {
   return /\bimport\.meta\.(url|dirname|filename)\b/.test(text) || [...SELF_LOCATORS].some((n) => new RegExp(`\\b${n}\\b`).test(text));
 }
 
@@ -233,7 +233,7 @@ function isFile(abs: string): boolean {
  * Resolves a specifier from a file (both relative to root). Returns the resolved file, 'outside' for
  * something the walk does not follow (packages, built-ins, #proto, node_modules), or undefined.
  */
-export function resolveSpecifier(spec: string, from: string, ctx: WalkContext): string | 'outside' | undefined {
+function resolveSpecifier(spec: string, from: string, ctx: WalkContext): string | 'outside' | undefined {
   if (spec === '#proto' || spec.startsWith('#proto/')) return 'outside';
   let base: string;
   if (spec.startsWith('@impl/')) base = path.join(ctx.root, ctx.impl, spec.slice('@impl/'.length));
@@ -324,7 +324,7 @@ export function listFiles(dir: string): string[] {
  * only, so the code behaves exactly as reference/ does); other files are copied as they are. A file whose
  * markers do not parse has no such form (undefined) and counts as differing.
  */
-export function unstubbedReference(raw: Buffer, rel: string): Buffer | undefined {
+function unstubbedReference(raw: Buffer, rel: string): Buffer | undefined {
   if (!rel.endsWith('.ts')) return raw;
   try {
     return Buffer.from(transformSource(raw.toString('utf8'), rel, STAGES.length), 'utf8');

@@ -36,14 +36,14 @@ export interface LabDifference {
   readonly kind: 'differs' | 'missing' | 'extra' | 'mode';
 }
 
-export const README_NAME = 'README.md';
-export const TSCONFIG_NAME = 'tsconfig.json';
+const README_NAME = 'README.md';
+const TSCONFIG_NAME = 'tsconfig.json';
 
 /**
  * The tsconfig.json written into a lab copy, so that an editor opened on labs/<lab>/ resolves its imports
  * like the root project does, and `npx tsc -p labs/<lab>` type-checks the copy on its own.
  */
-export function labTsconfig(lab: Lab): string {
+function labTsconfig(lab: Lab): string {
   const config = {
     extends: '../../tsconfig.json',
     compilerOptions: { paths: { '@impl/*': [`labs/${lab.id}/*`] } },
@@ -107,7 +107,7 @@ function stageList(ids: readonly string[]): string {
 }
 
 /** The README.md written into a lab copy. */
-export function labReadme(lab: Lab, parsedFiles: readonly ParsedFile[]): string {
+function labReadme(lab: Lab, parsedFiles: readonly ParsedFile[]): string {
   const own = ownStages(lab);
   const before = stagesBefore(lab);
   const stubbed = stubbedStages(lab);
@@ -275,7 +275,7 @@ export function checkLabs(generated: GeneratedLabs, labsDir: string): LabDiffere
   return diffs.sort((a, b) => byName(a.path, b.path));
 }
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface RunResult {
   readonly ok: boolean;

@@ -25,7 +25,7 @@ import { LABS, LAB_IDS, STAGES, getLab, labFirstStageIndex, ownStages, stagesBef
 import { LabTypechecker, type TypecheckResult } from './typecheck.ts';
 import { listTestFiles, runVitest, type TestOutcome } from './vitest-run.ts';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export type StageState = 'none' | 'ok' | 'warn' | 'fail';
 
@@ -58,7 +58,7 @@ export interface LabReport {
 }
 
 /** Whether an earlier-stage test file may take its reference/ result on a lab, and why. */
-export interface ReuseDecision {
+interface ReuseDecision {
   readonly file: string;
   readonly reuse: boolean;
   /** Why it must run: the differing files it loads, or what the static walk cannot see. */
@@ -98,7 +98,7 @@ export function classifyStage(
  * Decides, for each earlier-stage test file, whether its reference/ result stands for the lab: only if its
  * static closure is complete and reaches no file of the lab that differs from reference/.
  */
-export function reuseDecisions(root: string, files: readonly string[], differing: ReadonlySet<string>, cache: ScanCache): ReuseDecision[] {
+function reuseDecisions(root: string, files: readonly string[], differing: ReadonlySet<string>, cache: ScanCache): ReuseDecision[] {
   return files.map((file) => {
     const closure = importClosure([file], { root, impl: 'reference', types: false }, cache);
     if (closure.opaque.length > 0) return { file, reuse: false, reason: `always run: ${closure.opaque[0]}${closure.opaque.length > 1 ? ` (+${closure.opaque.length - 1} more)` : ''}` };
@@ -124,7 +124,7 @@ function outcomeSignature(outcomes: readonly TestOutcome[]): string {
 }
 
 /** Type-checks labs/<lab> with harness/ (@impl/* pointing at the copy), on its own. */
-export function typecheckLab(root: string, lab: Lab): TypecheckResult {
+function typecheckLab(root: string, lab: Lab): TypecheckResult {
   const checker = new LabTypechecker(root);
   try {
     return checker.check(`labs/${lab.id}`);
@@ -180,7 +180,7 @@ export interface IntegrityOptions {
 }
 
 /** What checkLab needs to reuse reference results: the decisions per file and the reference outcomes. */
-export interface ReusePlan {
+interface ReusePlan {
   readonly decisions: ReadonlyMap<string, ReuseDecision>;
   /** Reference outcomes by file; a decided-reusable file missing here is run instead. */
   readonly referenceByFile: ReadonlyMap<string, readonly TestOutcome[]>;
@@ -196,7 +196,7 @@ function seconds(startMs: number): string {
  * Checks one lab copy; runs its suites sequentially (earlier stages, then own stages). With a plan, earlier-
  * stage files decided reusable take their reference/ outcomes instead of a run.
  */
-export function checkLab(root: string, lab: Lab, strict: boolean, log: (line: string) => void, plan?: ReusePlan, typechecked?: TypecheckResult): LabReport {
+function checkLab(root: string, lab: Lab, strict: boolean, log: (line: string) => void, plan?: ReusePlan, typechecked?: TypecheckResult): LabReport {
   const labDir = path.join(root, 'labs', lab.id);
   if (!fs.existsSync(labDir)) {
     log(`[${lab.id}] labs/${lab.id} does not exist (run \`make labs\`)`);

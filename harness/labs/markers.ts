@@ -210,7 +210,7 @@ export function parseMarkers(text: string, file: string): ParsedFile {
 }
 
 /** The guidance comment that replaces a stubbed block's first line. */
-export function guidanceComment(block: BlockPart): string {
+function guidanceComment(block: BlockPart): string {
   const text = block.guidance === '' ? '.' : `: ${block.guidance}`;
   return `${block.indent}// Your code here (${block.stage})${text}`;
 }

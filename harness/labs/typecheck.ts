@@ -20,7 +20,7 @@ export interface TypecheckResult {
 }
 
 /** Makes `dest` hold exactly the files of `src`, writing only files whose content changed. */
-export function mirrorDirectory(src: string, dest: string): void {
+function mirrorDirectory(src: string, dest: string): void {
   const wanted = new Set(listFiles(src));
   for (const rel of listFiles(dest)) if (!wanted.has(rel)) fs.rmSync(path.join(dest, rel));
   for (const rel of wanted) {

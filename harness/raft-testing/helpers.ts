@@ -11,7 +11,7 @@ import { SeededRandom, type RandomSource } from '@impl/util/prng.ts';
 
 export type Entry = eraftpb.Entry;
 export type Message = eraftpb.Message;
-export const { MessageType, EntryType, ConfChangeType } = eraftpb;
+export const { MessageType, EntryType } = eraftpb;
 
 /** [1, 2, ..., size]. */
 export function idsBySize(size: number): number[] {
@@ -30,7 +30,7 @@ export function testSeed(): number {
 }
 
 /** A deterministic random source for node `id` (distinct nodes get distinct streams). */
-export function testRandom(id: number): RandomSource {
+function testRandom(id: number): RandomSource {
   return new SeededRandom(Math.imul(testSeed(), 1_000_003) + id);
 }
 
@@ -117,6 +117,11 @@ const decoder = new TextDecoder();
 
 export function bytes(s: string): Uint8Array {
   return encoder.encode(s);
+}
+
+/** The UTF-8 text of entry data. */
+export function text(data: Uint8Array): string {
+  return decoder.decode(data);
 }
 
 export function ent(index: number, term: number, data?: string): Entry {

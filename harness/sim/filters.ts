@@ -2,7 +2,7 @@
  * Ready-made network filters. Add them with network.addFilter(...); several filters compose (a message is
  * dropped if any of them drops it) and each can be removed on its own.
  */
-import type { RandomSource } from '../../reference/util/prng.ts';
+import type { RandomSource } from '@impl/util/prng.ts';
 import { SimUsageError } from './errors.ts';
 import type { Envelope, Filter } from './network.ts';
 

@@ -13,10 +13,11 @@
  * Filters are applied when a message is sent: a partition installed later does not catch messages already
  * on the wire.
  */
-import type { InboundHandler, RandomSource, Transport } from '../../reference/runtime/runtime.ts';
-import type { SeededRandom } from '../../reference/util/prng.ts';
+import type { InboundHandler, RandomSource, Transport } from '@impl/runtime/runtime.ts';
+import type { SeededRandom } from '@impl/util/prng.ts';
 import { SimUsageError } from './errors.ts';
-import type { Sim, SimNodeRuntime } from './sim.ts';
+import type { SimNodeRuntime } from './node-runtime.ts';
+import type { Sim } from './sim.ts';
 
 /** Whether a message asks for something or answers (so drop rates can differ, as in 6.824's labrpc). */
 export type MessageKind = 'request' | 'reply';

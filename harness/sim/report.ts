@@ -12,7 +12,7 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import { formatRecord, type TraceRecord } from './trace.ts';
 
 /** Where full traces go, relative to the repository root (the directory tests run from). */
-export const TRACE_DIR = join('.tmp', 'traces');
+const TRACE_DIR = join('.tmp', 'traces');
 
 /** Thrown when SEED is set to something that is not a seed. */
 export class BadSeedError extends Error {
@@ -47,7 +47,7 @@ export function testSeed(
 }
 
 /** A file-name-safe form of a test name. */
-export function slug(text: string): string {
+function slug(text: string): string {
   return (
     text
       .replace(/[^A-Za-z0-9_.-]+/g, '-')
@@ -62,7 +62,7 @@ export function tracePath(testName: string, seed: number, root = process.cwd()):
 }
 
 /** The stage a suite file belongs to: harness/suites/2b/x.test.ts -> "2b" (undefined for kit tests). */
-export function stageOfTestFile(testFile: string): string | undefined {
+function stageOfTestFile(testFile: string): string | undefined {
   const parts = testFile.split(/[\\/]/);
   const at = parts.lastIndexOf('suites');
   if (at < 0 || at + 1 >= parts.length - 1) return undefined;
@@ -71,12 +71,12 @@ export function stageOfTestFile(testFile: string): string | undefined {
 }
 
 /** Quote for a POSIX shell: 'text', with embedded quotes escaped. */
-export function shellQuote(text: string): string {
+function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Escape a literal for use inside a regular expression (vitest's -t takes a pattern). */
-export function escapeRegExp(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

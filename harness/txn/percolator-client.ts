@@ -74,7 +74,7 @@ export interface PercolatorOptions {
 }
 
 /** The server answered a region error: this client has no routing, so it gives up. */
-export class RegionErrorResponse extends Error {}
+class RegionErrorResponse extends Error {}
 
 /** A transaction failed for good (a non-retryable key error on a read). */
 export class TxnAbortedError extends Error {}

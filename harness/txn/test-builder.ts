@@ -42,7 +42,7 @@ export function beU64(b: number[]): bigint {
 }
 
 /** Raised by the latch validation: a command wrote a key it had not latched. */
-export class UnlatchedWriteError extends Error {}
+class UnlatchedWriteError extends Error {}
 
 function latchValidation(writes: readonly Modify[], latched: readonly Uint8Array[]): void {
   const names = new Set(latched.map((k) => Buffer.from(k).toString('hex')));
@@ -57,13 +57,13 @@ function latchValidation(writes: readonly Modify[], latched: readonly Uint8Array
 }
 
 /** Raised when one test makes more storage reads than any correct implementation needs (a loop that never ends). */
-export class ReadBudgetExceededError extends Error {}
+class ReadBudgetExceededError extends Error {}
 
 /**
  * A storage that counts reads (gets, seeks, nexts) and fails once a budget is spent. A scanner that never
  * advances would otherwise spin on promises that resolve at once and starve the test's own timeout.
  */
-export class BudgetedStorage implements Storage {
+class BudgetedStorage implements Storage {
   private reads = 0;
   constructor(
     readonly inner: Storage,

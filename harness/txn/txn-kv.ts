@@ -19,7 +19,7 @@ export interface TxnKv {
 const SERVICE = 'tinykvpb.TinyKv';
 
 /** A call that failed on the wire (unreachable server, or a gRPC error status). */
-export class TxnCallError extends Error {
+class TxnCallError extends Error {
   constructor(method: string, addr: string, cause: unknown) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     super(`${method} to ${addr} failed: ${detail}`, { cause });

@@ -16,14 +16,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { eraftpb } from '#proto';
-import { RawNode } from '../../../reference/raft/rawnode.ts';
-import { MemoryStorage } from '../../../reference/raft/storage.ts';
-import { StateType } from '../../../reference/raft/raft.ts';
+import { RawNode } from '@impl/raft/rawnode.ts';
+import { MemoryStorage } from '@impl/raft/storage.ts';
+import { StateType } from '@impl/raft/raft.ts';
 import type { BenchSection } from '../run.ts';
 
 type Message = eraftpb.Message;
 
-export interface RaftBenchFigure {
+interface RaftBenchFigure {
   label: string;
   entries: number;
   seconds: number;
@@ -32,7 +32,7 @@ export interface RaftBenchFigure {
   entriesPerCpuSecond: number;
 }
 
-export interface RaftBenchResult {
+interface RaftBenchResult {
   name: 'raft';
   figures: RaftBenchFigure[];
   /** The aim: entries/s with several proposals per Ready. */
@@ -233,7 +233,7 @@ function formatRate(n: number): string {
 }
 
 /** Runs every shape `rounds` times (interleaved), `budgetMs` of wall clock each, and keeps each shape's best round. */
-export async function runRaftBench(budgetMs = 1000, rounds = ROUNDS): Promise<RaftBenchResult> {
+async function runRaftBench(budgetMs = 1000, rounds = ROUNDS): Promise<RaftBenchResult> {
   const list = shapes();
   const best = new Map<string, RaftBenchFigure>();
   for (let r = 0; r < rounds; r++) {

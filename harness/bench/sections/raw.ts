@@ -22,9 +22,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Engine, WriteBatch } from '../../../reference/kv/storage/engine.ts';
-import { RawClient } from '../../../reference/kv/server/raw-client.ts';
-import { SeededRandom } from '../../../reference/util/prng.ts';
+import { Engine, WriteBatch } from '@impl/kv/storage/engine.ts';
+import { RawClient } from '@impl/kv/server/raw-client.ts';
+import { SeededRandom } from '@impl/util/prng.ts';
 
 const MEASURE_MS = Number(process.env.BENCH_MS ?? 2000);
 const WARMUP_MS = 400;
@@ -37,7 +37,7 @@ const GET_KEYS = 10_000;
 
 const SERVER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'raw-server.ts');
 
-export interface RawFigure {
+interface RawFigure {
   target: 'engine' | 'no-op' | 'server';
   op: 'put' | 'get';
   clients: number;
@@ -50,7 +50,7 @@ export interface RawFigure {
   serverCpuUsPerOp?: number;
 }
 
-export interface RawBenchResult {
+interface RawBenchResult {
   name: 'raw';
   figures: RawFigure[];
   ratios: Record<string, number>;
@@ -216,7 +216,7 @@ async function measureEngine(dir: string): Promise<RawFigure[]> {
   return figures;
 }
 
-export async function runRawBench(): Promise<RawBenchResult> {
+async function runRawBench(): Promise<RawBenchResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tinykv-bench-raw-'));
   const figures: RawFigure[] = [];
   try {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { SeededRandom } from '../../../reference/util/prng.ts';
+import { SeededRandom } from '@impl/util/prng.ts';
 import { PercolatorClient, systemClock, TimestampOracle, TxnAbortedError } from '../../txn/percolator-client.ts';
 import { GrpcTxnKv } from '../../txn/txn-kv.ts';
 
@@ -23,7 +23,7 @@ const CLIENTS = [1, 8] as const;
 const ACCOUNT_COUNTS = [1000, 10] as const;
 const SERVER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'raw-server.ts');
 
-export interface TxnFigure {
+interface TxnFigure {
   accounts: number;
   clients: number;
   committed: number;
@@ -124,7 +124,7 @@ async function measure(kvs: GrpcTxnKv[], tso: TimestampOracle, accounts: number,
   };
 }
 
-export async function runTxnBench(): Promise<{ name: 'txn'; figures: TxnFigure[] }> {
+async function runTxnBench(): Promise<{ name: 'txn'; figures: TxnFigure[] }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tinykv-bench-txn-'));
   const server = await startServer(path.join(dir, 'server'));
   const kvs = Array.from({ length: Math.max(...CLIENTS) }, () => new GrpcTxnKv(server.address, { 'grpc.use_local_subchannel_pool': 1 }));

@@ -68,4 +68,3 @@ export function bytes(b: Uint8Array | undefined | null): number[] | undefined {
 
 export const b = (...values: number[]): Uint8Array => Uint8Array.from(values);
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-export const dec = (u: Uint8Array | undefined): string | undefined => (u === undefined ? undefined : new TextDecoder().decode(u));

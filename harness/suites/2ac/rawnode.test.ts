@@ -19,8 +19,9 @@ import {
   newTestConfig,
   newTestMemoryStorage,
   summarizeEntries,
+  text,
 } from '../../raft-testing/helpers.ts';
-import { handleReady, persistReady, text } from '../../raft-testing/extra-helpers.ts';
+import { handleReady, persistReady } from '../../raft-testing/ready-helpers.ts';
 
 /** A RawNode over `storage` with the suite's usual timing (election 10, heartbeat 1). */
 function newRawNode(id: number, peers: number[] | undefined, storage: MemoryStorage, applied?: number): RawNode {

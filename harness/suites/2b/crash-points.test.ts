@@ -6,56 +6,12 @@
 // applied before that point survives, the write does not. Every scenario is seeded (SEED; printed by
 // runClusterTest) and replays exactly.
 import { expect, test } from 'vitest';
-import { raft_cmdpb } from '#proto';
 import { WaitTimeoutError, type Sim } from '../../sim/index.ts';
-import { bytes, findPeer, runClusterTest, type Cluster } from '../../cluster/index.ts';
+import { bytes, putRequest, runClusterTest } from '../../cluster/index.ts';
 import { cutPowerBeforeRaftWrite } from '../../cluster/power-cut.ts';
 import type { CommandResult } from '@impl/kv/raftstore/raftstore.ts';
 
 const REGION = 1;
-const { CmdType } = raft_cmdpb;
-
-const putReq = (key: string, value: string) =>
-  raft_cmdpb.Request({ cmdType: CmdType.Put, put: raft_cmdpb.PutRequest({ cf: 'default', key: bytes(key), value: bytes(value) }) });
-
-/** The store whose peer of region 1 leads at the highest term (a cut-off old leader may still think it leads). */
-function leaderStore(cluster: Cluster, among: readonly number[] = cluster.storeIds()): number | undefined {
-  let best: number | undefined;
-  let bestTerm = -1;
-  for (const id of among) {
-    if (!cluster.isUp(id)) continue;
-    const store = cluster.raftstore(id);
-    const term = store.raftStatusOf(REGION)?.term ?? -1;
-    if (store.isLeader(REGION) && term > bestTerm) {
-      best = id;
-      bestTerm = term;
-    }
-  }
-  return best;
-}
-
-async function waitForLeader(sim: Sim, cluster: Cluster, among: readonly number[] = cluster.storeIds()): Promise<number> {
-  await sim.waitUntil('a leader of region 1', () => leaderStore(cluster, among) !== undefined, { timeoutMs: 10_000 });
-  const leader = leaderStore(cluster, among);
-  if (leader === undefined) throw new Error(`no leader of region 1 among stores ${among.join(', ')} after 10 s`);
-  return leader;
-}
-
-/**
- * Hand one put straight to store `storeId`'s raftstore: a single proposal, never retried elsewhere (unlike the
- * cluster's client). Returns the pending answer.
- */
-function proposePut(cluster: Cluster, storeId: number, key: string, value: string): Promise<CommandResult> {
-  const store = cluster.raftstore(storeId);
-  const region = store.regionOf(REGION);
-  if (region === undefined) throw new Error(`store ${storeId} has no region ${REGION}`);
-  return store.sendCommand(
-    raft_cmdpb.RaftCmdRequest({
-      header: raft_cmdpb.RaftRequestHeader({ regionId: REGION, peer: findPeer(region, storeId), regionEpoch: region.regionEpoch }),
-      requests: [putReq(key, value)],
-    }),
-  );
-}
 
 /** The answer to `pending` if it comes within `timeoutMs` virtual ms, else undefined. */
 async function answerWithin(sim: Sim, pending: Promise<CommandResult>, timeoutMs: number, label: string): Promise<CommandResult | undefined> {
@@ -76,7 +32,7 @@ test('TestPowerCutBeforeLogWriteAfterApply2B', () =>
     { stores: 3 },
     async (cluster, sim) => {
       for (let i = 0; i < 3; i++) await cluster.mustPut(bytes(`k${i}`), bytes(`v${i}`));
-      const leader = await waitForLeader(sim, cluster);
+      const leader = await cluster.waitForLeaderStore(REGION);
       const follower = cluster.storeIds().find((id) => id !== leader)!;
 
       // Cut the follower's power before the first raft write that comes after an apply (a kv batch written
@@ -118,7 +74,7 @@ test('TestAckedEntryLostWhenSentBeforePersist2B', () =>
     { stores: 3 },
     async (cluster, sim) => {
       await cluster.mustPut(bytes('a'), bytes('1'));
-      const leader = await waitForLeader(sim, cluster);
+      const leader = await cluster.waitForLeaderStore(REGION);
       const [f1, f2] = cluster.storeIds().filter((id) => id !== leader) as [number, number];
 
       // Only f1 can make a majority with the leader, and f1 loses power before writing the next entries it
@@ -128,7 +84,7 @@ test('TestAckedEntryLostWhenSentBeforePersist2B', () =>
         reason: 'before writing received entries',
         when: (batch) => batch.count > 1,
       });
-      const pending = proposePut(cluster, leader, 'x', 'acked');
+      const pending = cluster.sendToStore(leader, REGION, [putRequest(bytes('x'), bytes('acked'))]);
       const fired = await sim.waitUntil('the power cut of f1', () => cut.fired, { timeoutMs: 5000 });
       expect(fired).toBe(true);
       // Correct stores cannot commit x now (f1 never acknowledged it, f2 is cut off): no answer comes.
@@ -139,7 +95,7 @@ test('TestAckedEntryLostWhenSentBeforePersist2B', () =>
       await cluster.stopStore(leader);
       cutOff.remove();
       await cluster.startStore(f1);
-      await waitForLeader(sim, cluster, [f1, f2]);
+      await cluster.waitForLeaderStore(REGION, [f1, f2]);
       await cluster.mustPut(bytes('b'), bytes('2'));
       await cluster.mustGet(bytes('a'), bytes('1'));
       if (acknowledged) await cluster.mustGet(bytes('x'), bytes('acked'));
@@ -162,16 +118,16 @@ test('TestStaleProposalMatchedByTerm2B', () =>
     { stores: 3 },
     async (cluster, sim) => {
       await cluster.mustPut(bytes('a'), bytes('1'));
-      const oldLeader = await waitForLeader(sim, cluster);
+      const oldLeader = await cluster.waitForLeaderStore(REGION);
       const others = cluster.storeIds().filter((id) => id !== oldLeader);
       const cutOff = cluster.partition([oldLeader], others);
 
       // The cut-off leader still takes proposals (at the next three indexes of its term) but cannot commit them.
-      const lost = [0, 1, 2].map((i) => proposePut(cluster, oldLeader, `lost${i}`, 'never'));
+      const lost = [0, 1, 2].map((i) => cluster.sendToStore(oldLeader, REGION, [putRequest(bytes(`lost${i}`), bytes('never'))]));
       // The majority elects a new leader, whose no-op and puts take those indexes in a later term.
-      const newLeader = await waitForLeader(sim, cluster, others);
+      const newLeader = await cluster.waitForLeaderStore(REGION, others);
       for (let i = 0; i < 4; i++) await cluster.mustPut(bytes(`b${i}`), bytes(`${i}`));
-      expect(leaderStore(cluster)).toBe(newLeader);
+      expect(cluster.leaderStore(REGION)).toBe(newLeader);
       cutOff.remove();
 
       for (const [i, pending] of lost.entries()) {

@@ -14,7 +14,7 @@ import { bootstrapStore, firstRegion, prepareBootstrapRegion } from '@impl/kv/ra
 import { raftLogKey, regionRaftRange, REGION_META_RANGE } from '@impl/kv/raftstore/keys.ts';
 import { writeApplyState, writeRaftState } from '@impl/kv/raftstore/meta.ts';
 import { WriteBatch, type Engine } from '@impl/kv/storage/engine.ts';
-import { makeTempDir, removeDir } from './raftstore-sim-helpers.ts';
+import { makeTempDir, removeDir } from './temp-dir.ts';
 
 type Entry = eraftpb.Entry;
 

@@ -13,7 +13,9 @@ import { testConfig } from '@impl/kv/raftstore/config.ts';
 import { closeEngines, openEngines, type Engines } from '@impl/kv/raftstore/engines.ts';
 import { bootstrapStore, firstRegion, prepareBootstrapRegion } from '@impl/kv/raftstore/bootstrap.ts';
 import { NoopSchedulerClient } from '@impl/kv/raftstore/scheduler-client.ts';
-import { bytes, getReq, makeTempDir, putReq, removeDir, snapReq, text } from './raftstore-sim-helpers.ts';
+import { bytes, text } from '../../cluster/keys.ts';
+import { getRequest, putRequest, snapRequest } from '../../cluster/requests.ts';
+import { makeTempDir, removeDir } from './temp-dir.ts';
 
 let dir = '';
 beforeEach(async () => {
@@ -76,11 +78,11 @@ describe('raftstore on the real runtime', () => {
         }
         throw new Error('no successful answer');
       };
-      await send([putReq('a', '1')]);
-      await send([putReq('b', '2')]);
-      const got = await send([getReq('a')]);
+      await send([putRequest(bytes('a'), bytes('1'))]);
+      await send([putRequest(bytes('b'), bytes('2'))]);
+      const got = await send([getRequest(bytes('a'))]);
       expect(text(got.response.responses[0]!.get!.value)).toBe('1');
-      const scanned = await send([snapReq()]);
+      const scanned = await send([snapRequest()]);
       const it = scanned.reader!.iterCF('default');
       const keys: string[] = [];
       for (await it.seek(new Uint8Array(0)); it.valid(); await it.next()) keys.push(text(it.item().key));

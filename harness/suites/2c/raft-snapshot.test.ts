@@ -29,8 +29,8 @@ import {
   readMessages,
   summarizeEntries,
 } from '../../raft-testing/helpers.ts';
-import { SlowSnapshotStorage, applyPendingSnapshot, persistReady, snapshotAt, snapshotMsg } from '../../raft-testing/extra-helpers.ts';
-import { RawNodeCluster } from '../../raft-testing/extra-cluster.ts';
+import { SlowSnapshotStorage, applyPendingSnapshot, persistReady, snapshotAt, snapshotMsg } from '../../raft-testing/ready-helpers.ts';
+import { RawNodeCluster } from '../../raft-testing/rawnode-cluster.ts';
 
 /** TinyKV's snapshot of the scenarios below: index 11, term 11 ("magic numbers"). */
 function magicSnapshot(members: number[]): eraftpb.Snapshot {

@@ -17,7 +17,8 @@ import { getApplyState, getRaftLocalState, getRegionLocalState, writeApplyState 
 import { parseSnapshotData } from '@impl/kv/raftstore/snapshot-data.ts';
 import { WriteBatch } from '@impl/kv/storage/engine.ts';
 import type { ColumnFamily } from '@impl/kv/storage/storage.ts';
-import { bytes, makeTempDir, removeDir, text } from '../2b/raftstore-sim-helpers.ts';
+import { bytes, text } from '../../cluster/keys.ts';
+import { makeTempDir, removeDir } from '../2b/temp-dir.ts';
 
 let dir = '';
 const opened: Engines[] = [];

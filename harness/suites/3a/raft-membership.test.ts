@@ -11,6 +11,7 @@ import { ProposalDroppedError, RaftError } from '@impl/raft/errors.ts';
 import { NONE, Raft, StateType } from '@impl/raft/raft.ts';
 import { RawNode } from '@impl/raft/rawnode.ts';
 import { MemoryStorage } from '@impl/raft/storage.ts';
+import { bytesEqual } from '@impl/util/bytes.ts';
 import { newNetwork, type Network } from '../../raft-testing/network.ts';
 import {
   EntryType,
@@ -25,20 +26,19 @@ import {
   nodes,
   propose,
   readMessages,
+  text,
 } from '../../raft-testing/helpers.ts';
 import {
   addNodeCC,
   confChangeEntries,
   decodeConfChange,
   encodeConfChange,
-  handleReady,
   proposeConfChangeMsg,
   removeNodeCC,
-  sameBytes,
-  text,
   transferMsg,
-} from '../../raft-testing/extra-helpers.ts';
-import { RawNodeCluster } from '../../raft-testing/extra-cluster.ts';
+} from '../../raft-testing/membership-helpers.ts';
+import { handleReady } from '../../raft-testing/ready-helpers.ts';
+import { RawNodeCluster } from '../../raft-testing/rawnode-cluster.ts';
 
 function checkLeaderTransferState(r: Raft, state: StateType, lead: number): void {
   expect({ state: StateType[r.state], lead: r.lead }).toEqual({ state: StateType[state], lead });
@@ -252,7 +252,7 @@ describe('3A: TinyKV scenarios', () => {
     const [data, conf] = entries.slice(-2);
     expect(text(data!.data)).toBe('somedata');
     expect(conf!.entryType).toBe(EntryType.EntryConfChange);
-    expect(sameBytes(conf!.data, encodeConfChange(cc))).toBe(true);
+    expect(bytesEqual(conf!.data, encodeConfChange(cc))).toBe(true);
   });
 
   // Adding a node twice is harmless, and a later different conf change still goes through.
@@ -281,8 +281,8 @@ describe('3A: TinyKV scenarios', () => {
     // The last three entries are: cc1, cc1, cc2.
     const entries = s.entries(lastIndex - 2, lastIndex + 1);
     expect(entries).toHaveLength(3);
-    expect(sameBytes(entries[0]!.data, encodeConfChange(cc1))).toBe(true);
-    expect(sameBytes(entries[2]!.data, encodeConfChange(cc2))).toBe(true);
+    expect(bytesEqual(entries[0]!.data, encodeConfChange(cc1))).toBe(true);
+    expect(bytesEqual(entries[2]!.data, encodeConfChange(cc2))).toBe(true);
     expect(nodes(rn.raft)).toEqual([1, 2]);
   });
 });

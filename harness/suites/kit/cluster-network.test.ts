@@ -12,7 +12,7 @@ import {
   dropRegion,
   type MessageCounts,
   type RaftMessage,
-} from '../../cluster/raft-network.ts';
+} from '../../cluster/index.ts';
 import { Sim } from '../../sim/index.ts';
 
 const { MessageType } = eraftpb;

@@ -5,9 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { eraftpb, metapb, schedulerpb } from '#proto';
 import type { Job, Runtime, TimerHandle } from '@impl/runtime/runtime.ts';
 import { SeededRandom } from '@impl/util/prng.ts';
-import { MockScheduler } from '../../cluster/mock-scheduler.ts';
-import { BadSchedulerRequestError, ClusterUsageError, SchedulerRefusedError } from '../../cluster/errors.ts';
-import { bytes } from '../../cluster/keys.ts';
+import { BadSchedulerRequestError, ClusterUsageError, MockScheduler, SchedulerRefusedError, bytes } from '../../cluster/index.ts';
 
 /** A runtime that only collects posted jobs, so the test decides when replies run. */
 class PostBox implements Runtime {

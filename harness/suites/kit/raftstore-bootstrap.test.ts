@@ -26,7 +26,9 @@ import { testConfig } from '@impl/kv/raftstore/config.ts';
 import { RegionError } from '@impl/kv/storage/errors.ts';
 import { WriteBatch } from '@impl/kv/storage/engine.ts';
 import { RealRuntime } from '@impl/runtime/real-runtime.ts';
-import { bytes, makeTempDir, removeDir, text } from '../2b/raftstore-sim-helpers.ts';
+import { compareBytes } from '@impl/util/bytes.ts';
+import { bytes, text } from '../../cluster/keys.ts';
+import { makeTempDir, removeDir } from '../2b/temp-dir.ts';
 
 let dir = '';
 const opened: Engines[] = [];
@@ -44,12 +46,10 @@ async function engines(name: string): Promise<Engines> {
   return e;
 }
 
-const compare = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-
 describe('raftstore keys', () => {
   test('raft log keys sort by region, then by index, and decode back', () => {
     const keys = [raftLogKey(1, 5), raftLogKey(1, 256), raftLogKey(1, 2 ** 40), raftStateKey(1), applyStateKey(1), raftLogKey(2, 0)];
-    const sorted = [...keys].sort(compare);
+    const sorted = [...keys].sort(compareBytes);
     expect(sorted).toEqual(keys);
     expect(raftLogIndex(raftLogKey(7, 2 ** 40 + 3))).toBe(2 ** 40 + 3);
     expect(() => raftLogIndex(raftStateKey(7))).toThrow(InvalidKeyError);
@@ -60,11 +60,11 @@ describe('raftstore keys', () => {
   test('region state keys lie in the region meta range and decode to their region id', () => {
     for (const id of [1, 2, 1000, 2 ** 33]) {
       const key = regionStateKey(id);
-      expect(compare(key, REGION_META_RANGE.start)).toBeGreaterThan(0);
-      expect(compare(key, REGION_META_RANGE.end)).toBeLessThan(0);
+      expect(compareBytes(key, REGION_META_RANGE.start)).toBeGreaterThan(0);
+      expect(compareBytes(key, REGION_META_RANGE.end)).toBeLessThan(0);
       expect(decodeRegionMetaKey(key).regionId).toBe(id);
     }
-    expect(compare(raftStateKey(1), REGION_META_RANGE.start)).toBeLessThan(0);
+    expect(compareBytes(raftStateKey(1), REGION_META_RANGE.start)).toBeLessThan(0);
   });
 });
 

@@ -2,10 +2,10 @@
 // time, never inline), background tasks with reported errors, seeded randomness, shutdown.
 // These tests use real time; they assert what happens and in which order, never how long it took.
 import { afterEach, describe, expect, test } from 'vitest';
-import { RealRuntime, type RuntimeErrorContext } from '../../../reference/runtime/real-runtime.ts';
-import { DuplicateStoreError, LocalTransportHub } from '../../../reference/runtime/local-transport.ts';
-import { InvalidTimerError, type Runtime } from '../../../reference/runtime/runtime.ts';
-import { SeededRandom } from '../../../reference/util/prng.ts';
+import { RealRuntime, type RuntimeErrorContext } from '@impl/runtime/real-runtime.ts';
+import { DuplicateStoreError, LocalTransportHub } from '@impl/runtime/local-transport.ts';
+import { InvalidTimerError, type Runtime } from '@impl/runtime/runtime.ts';
+import { SeededRandom } from '@impl/util/prng.ts';
 import { Sim, SimNodeRuntime } from '../../sim/index.ts';
 
 const started: RealRuntime[] = [];

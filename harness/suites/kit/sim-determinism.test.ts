@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import type { Transport } from '../../../reference/runtime/runtime.ts';
+import type { Transport } from '@impl/runtime/runtime.ts';
 import {
   Sim,
   SimNetwork,

@@ -2,7 +2,7 @@
 // rates), partitions, isolation, filters by message type, composing and removing filters, and what a crash
 // does to messages on the wire.
 import { describe, expect, test } from 'vitest';
-import type { Transport } from '../../../reference/runtime/runtime.ts';
+import type { Transport } from '@impl/runtime/runtime.ts';
 import {
   Sim,
   SimNetwork,

@@ -15,7 +15,7 @@ import {
   WaitTimeoutError,
   type SimNodeRuntime,
 } from '../../sim/index.ts';
-import { InvalidTimerError } from '../../../reference/runtime/runtime.ts';
+import { InvalidTimerError } from '@impl/runtime/runtime.ts';
 
 /** A real (wall-clock) pause: the kind of await engine I/O causes. Allowed here, in the harness. */
 function realPause(ms: number): Promise<void> {

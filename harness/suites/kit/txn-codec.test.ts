@@ -7,13 +7,10 @@ import { decodeTimestamp, decodeUserKey, encodeKey, TS_MAX } from '@impl/kv/tran
 import { InvalidTimestampError, MvccCorruptionError } from '@impl/kv/transaction/mvcc/errors.ts';
 import { parseLock } from '@impl/kv/transaction/mvcc/lock.ts';
 import { parseWrite } from '@impl/kv/transaction/mvcc/write.ts';
+import { compareBytes } from '@impl/util/bytes.ts';
 import { SeededRandom } from '@impl/util/prng.ts';
 
 const u8 = (...b: number[]) => Uint8Array.from(b);
-
-function compare(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
-}
 
 /** ^x for a 64-bit x. */
 const not64 = (x: bigint) => TS_MAX ^ x;
@@ -29,10 +26,10 @@ describe('kit: mvcc key codec', () => {
     expect(encodeKey(u8(42, 0, 5), not64(98753868n))).toEqual(u8(42, 0, 5, 0, 0, 0, 0, 0, 250, 0, 0, 0, 0, 5, 226, 221, 76));
 
     // Ordered by user key first, whatever the timestamps.
-    expect(compare(encodeKey(u8(42), 238n), encodeKey(u8(200), 0n))).toBeLessThan(0);
-    expect(compare(encodeKey(u8(42), 238n), encodeKey(u8(42, 0), 0n))).toBeLessThan(0);
+    expect(compareBytes(encodeKey(u8(42), 238n), encodeKey(u8(200), 0n))).toBeLessThan(0);
+    expect(compareBytes(encodeKey(u8(42), 238n), encodeKey(u8(42, 0), 0n))).toBeLessThan(0);
     // Within one user key, newer versions first.
-    expect(compare(encodeKey(u8(42), 239n), encodeKey(u8(42), 238n))).toBeLessThan(0);
+    expect(compareBytes(encodeKey(u8(42), 239n), encodeKey(u8(42), 238n))).toBeLessThan(0);
   });
 
   it('TestDecodeKey', () => {
@@ -57,8 +54,8 @@ describe('kit: mvcc key codec', () => {
       const ts = (BigInt(rng.nextUint32()) << 32n) | BigInt(rng.nextUint32());
       versions.push({ key, ts });
     }
-    const byEncoding = [...versions].sort((a, b) => compare(encodeKey(a.key, a.ts), encodeKey(b.key, b.ts)));
-    const byMeaning = [...versions].sort((a, b) => compare(a.key, b.key) || (a.ts > b.ts ? -1 : a.ts < b.ts ? 1 : 0));
+    const byEncoding = [...versions].sort((a, b) => compareBytes(encodeKey(a.key, a.ts), encodeKey(b.key, b.ts)));
+    const byMeaning = [...versions].sort((a, b) => compareBytes(a.key, b.key) || (a.ts > b.ts ? -1 : a.ts < b.ts ? 1 : 0));
     expect(byEncoding).toEqual(byMeaning);
   });
 

@@ -13,9 +13,10 @@ import { StateType, type Config } from '@impl/raft/raft.ts';
 import { RawNode, type Ready } from '@impl/raft/rawnode.ts';
 import { MemoryStorage } from '@impl/raft/storage.ts';
 import { newTestConfig, newTestMemoryStorage } from './helpers.ts';
-import { decodeConfChange, text } from './extra-helpers.ts';
+import { text } from './helpers.ts';
+import { decodeConfChange } from './membership-helpers.ts';
 
-const { EntryType, MessageType } = eraftpb;
+const { EntryType } = eraftpb;
 type Message = eraftpb.Message;
 
 /** What the application of one node holds. */
@@ -188,4 +189,3 @@ export class RawNodeCluster {
   }
 }
 
-export { MessageType };

@@ -1,15 +1,16 @@
 /**
- * More helpers for the 2AC, 2C and 3A raft suites: handling a RawNode's Ready like an application would,
- * building snapshots and conf change entries, and a storage whose snapshot is not ready yet.
+ * Playing the application above raft in the 2AC, 2C and 3A raft suites: handling a RawNode's Ready the way
+ * an application must, building snapshots and snapshot messages, and a storage whose snapshot is not ready
+ * yet.
  */
 import { eraftpb } from '#proto';
-import { decode, encode } from '#proto/codec.ts';
 import type { RawNode, Ready } from '@impl/raft/rawnode.ts';
 import { MemoryStorage } from '@impl/raft/storage.ts';
 import { SnapshotTemporarilyUnavailableError } from '@impl/raft/errors.ts';
 import type { Raft } from '@impl/raft/raft.ts';
+import { decodeConfChange } from './membership-helpers.ts';
 
-const { MessageType, EntryType, ConfChangeType } = eraftpb;
+const { MessageType, EntryType } = eraftpb;
 type Message = eraftpb.Message;
 
 /** Persists what a Ready asks for, in the order an application must: snapshot, entries, hard state. */
@@ -41,50 +42,6 @@ export function snapshotAt(index: number, term: number, nodes: number[], data?: 
 /** A MsgSnapshot from `from` to `to` in `term`. */
 export function snapshotMsg(from: number, to: number, term: number, snap: eraftpb.Snapshot): Message {
   return eraftpb.Message({ msgType: MessageType.MsgSnapshot, from, to, term, snapshot: snap });
-}
-
-export function confChange(changeType: eraftpb.ConfChangeType, nodeId: number): eraftpb.ConfChange {
-  return eraftpb.ConfChange({ changeType, nodeId });
-}
-
-export const addNodeCC = (id: number): eraftpb.ConfChange => confChange(ConfChangeType.AddNode, id);
-export const removeNodeCC = (id: number): eraftpb.ConfChange => confChange(ConfChangeType.RemoveNode, id);
-
-export function encodeConfChange(cc: eraftpb.ConfChange): Uint8Array {
-  return encode('eraftpb.ConfChange', cc);
-}
-
-export function decodeConfChange(data: Uint8Array): eraftpb.ConfChange {
-  return decode('eraftpb.ConfChange', data);
-}
-
-/** A proposal of one conf change entry, stepped into `to`. */
-export function proposeConfChangeMsg(to: number, cc: eraftpb.ConfChange): Message {
-  return eraftpb.Message({
-    msgType: MessageType.MsgPropose,
-    from: to,
-    to,
-    entries: [eraftpb.Entry({ entryType: EntryType.EntryConfChange, data: encodeConfChange(cc) })],
-  });
-}
-
-/** MsgTransferLeader asking `leader` (or a follower that forwards it) to hand leadership to `transferee`. */
-export function transferMsg(transferee: number, to: number): Message {
-  return eraftpb.Message({ msgType: MessageType.MsgTransferLeader, from: transferee, to });
-}
-
-/** Equality of byte arrays, whatever their concrete class (Buffer or Uint8Array). */
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-export function text(data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
-}
-
-/** The entries of a raft's log whose type is EntryConfChange. */
-export function confChangeEntries(r: Raft): eraftpb.Entry[] {
-  return r.raftLog.entries.filter((e) => e.entryType === EntryType.EntryConfChange);
 }
 
 /**

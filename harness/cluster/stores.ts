@@ -1,0 +1,181 @@
+/**
+ * The life cycle of the cluster's stores: their engines in a temporary directory, bootstrap, and each store
+ * as a simulation node (start, crash, restart).
+ *
+ * Crash and restart: stopStore crashes the store's node (sim.crash: its pending work is lost, then the kill
+ * hook closes its engines); startStore reopens the engines and calls Raftstore.start again.
+ */
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { metapb } from '#proto';
+import { Raftstore } from '@impl/kv/raftstore/raftstore.ts';
+import type { RaftstoreConfig } from '@impl/kv/raftstore/config.ts';
+import { closeEngines, openEngines, type Engines } from '@impl/kv/raftstore/engines.ts';
+import { bootstrapStore, prepareBootstrapRegion } from '@impl/kv/raftstore/bootstrap.ts';
+import type { Sim, SimNetwork, SimNodeRuntime } from '../sim/index.ts';
+import { ClusterUsageError } from './errors.ts';
+import type { MockScheduler } from './mock-scheduler.ts';
+import type { RaftMessage } from './raft-network.ts';
+
+/** What a running store node is: its raftstore and the engines it was started on. */
+export interface StoreInstance {
+  raftstore: Raftstore;
+  engines: Engines;
+}
+
+/** What the stores are started with. */
+export interface StoresSetup {
+  /** Number of stores (ids 1..count). */
+  count: number;
+  clusterId: number;
+  config: RaftstoreConfig;
+  network: SimNetwork<RaftMessage>;
+  scheduler: MockScheduler;
+  /** Where the temporary directory is made (default: the OS temp directory). */
+  baseDir: string | undefined;
+}
+
+/** Stores 1..count as simulation nodes, registered at construction and started by start(). */
+export class ClusterStores {
+  readonly count: number;
+  private readonly setup: StoresSetup;
+  private dir: string | undefined;
+  private readonly liveEngines = new Map<number, Engines>();
+  private started = false;
+
+  constructor(
+    private readonly sim: Sim,
+    setup: StoresSetup,
+  ) {
+    this.count = setup.count;
+    this.setup = setup;
+    for (const id of this.storeIds()) {
+      sim.addNode<StoreInstance>(id, {
+        start: (rt) => this.startInstance(id, rt),
+        kill: (instance) => this.killInstance(id, instance),
+      });
+    }
+  }
+
+  /** 1..count. */
+  storeIds(): number[] {
+    return Array.from({ length: this.count }, (_, i) => i + 1);
+  }
+
+  /** The temporary directory holding the stores' engines (undefined before start and after shutdown). */
+  get directory(): string | undefined {
+    return this.dir;
+  }
+
+  /**
+   * Create the stores' engines, bootstrap them (store idents; the first region, id 1 over every key with
+   * peer i on store i; the scheduler's record of it), then start every store. Call from a client actor.
+   */
+  async start(): Promise<void> {
+    if (this.started) throw new ClusterUsageError('the cluster is already started');
+    this.started = true;
+    const base = this.setup.baseDir ?? tmpdir();
+    await mkdir(base, { recursive: true });
+    this.dir = await mkdtemp(join(base, 'tinykv-ts-cluster-'));
+    const region = metapb.Region({
+      id: 1,
+      startKey: new Uint8Array(0),
+      endKey: new Uint8Array(0),
+      regionEpoch: metapb.RegionEpoch({ version: 1, confVer: 1 }),
+      peers: this.storeIds().map((id) => metapb.Peer({ id, storeId: id })),
+    });
+    for (const id of this.storeIds()) {
+      const engines = await openEngines(this.storeDir(id));
+      try {
+        await bootstrapStore(engines, this.setup.clusterId, id);
+        await prepareBootstrapRegion(engines, region);
+      } finally {
+        await closeEngines(engines);
+      }
+    }
+    this.setup.scheduler.bootstrap(
+      region,
+      this.storeIds().map((id) => metapb.Store({ id, address: `store-${id}` })),
+    );
+    for (const id of this.storeIds()) await this.sim.startNode(id);
+  }
+
+  /** Crash every store that is up (closing its engines) and delete the stores' directories. */
+  async shutdown(): Promise<void> {
+    for (const id of this.storeIds()) {
+      if (this.sim.isUp(id)) await this.sim.crash(id);
+    }
+    if (this.dir !== undefined) {
+      await rm(this.dir, { recursive: true, force: true });
+      this.dir = undefined;
+    }
+  }
+
+  /** Stop store `id` the hard way: its pending work is lost, its engines closed (TinyKV's StopServer). */
+  async stopStore(id: number): Promise<void> {
+    this.checkStore(id);
+    await this.sim.crash(id);
+  }
+
+  /** Start store `id` again on its engines (TinyKV's StartServer). */
+  async startStore(id: number): Promise<void> {
+    this.checkStore(id);
+    if (this.sim.isUp(id)) throw new ClusterUsageError(`store ${id} is already up`);
+    await this.sim.startNode(id);
+  }
+
+  isUp(id: number): boolean {
+    this.checkStore(id);
+    return this.sim.isUp(id);
+  }
+
+  /** The running raftstore of store `id` (throws if the store is down). */
+  raftstore(id: number): Raftstore {
+    this.checkStore(id);
+    if (!this.sim.isUp(id)) throw new ClusterUsageError(`store ${id} is down`);
+    return this.sim.instance<StoreInstance>(id).raftstore;
+  }
+
+  /** The open engines of store `id`, or undefined while it is down. */
+  engines(id: number): Engines | undefined {
+    this.checkStore(id);
+    return this.liveEngines.get(id);
+  }
+
+  /** A usage error unless `id` is one of the cluster's stores. */
+  checkStore(id: number): void {
+    if (!Number.isInteger(id) || id < 1 || id > this.count) {
+      throw new ClusterUsageError(`no store ${id}: the cluster has stores 1..${this.count}`);
+    }
+  }
+
+  private storeDir(id: number): string {
+    if (this.dir === undefined) throw new ClusterUsageError('the cluster is not started');
+    return join(this.dir, `store-${id}`);
+  }
+
+  private async startInstance(id: number, rt: SimNodeRuntime): Promise<StoreInstance> {
+    const engines = await openEngines(this.storeDir(id));
+    try {
+      const raftstore = await Raftstore.start({
+        storeId: id,
+        runtime: rt,
+        transport: this.setup.network.transport(rt),
+        engines,
+        scheduler: this.setup.scheduler.clientFor(id, rt),
+        config: this.setup.config,
+      });
+      this.liveEngines.set(id, engines);
+      return { raftstore, engines };
+    } catch (err) {
+      await closeEngines(engines);
+      throw err;
+    }
+  }
+
+  private async killInstance(id: number, instance: StoreInstance | undefined): Promise<void> {
+    this.liveEngines.delete(id);
+    if (instance !== undefined) await closeEngines(instance.engines);
+  }
+}
