@@ -6,7 +6,7 @@
  *
  * `--bug 9` selects every variant of known bug 9; a slug (09-messages-not-cleared) selects one patch.
  * For each bug of harness/bugzoo/bugs.json: copy reference/ to a temporary directory, apply the bug's patch,
- * run the bug's suites against the copy (IMPL=<copy>, vitest's JSON reporter) up to K times (SEED and RAFT_TEST_SEED = 1..K; stop
+ * run the bug's suites against the copy (IMPL=<copy>, vitest's JSON reporter) up to K times (SEED = 1..K; stop
  * at the first run that catches it unless --all-runs), and report whether it was caught and by which tests.
  * A baseline run on the unpatched reference comes first: a test that already fails there proves nothing and
  * is not counted. Exit code 1 when any bug escapes (or the baseline fails), 0 otherwise.
@@ -92,7 +92,7 @@ function runSuites(suites: string[], implDir: string, seed: number, timeoutSecon
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
-      env: { ...process.env, IMPL: implDir, SEED: String(seed), RAFT_TEST_SEED: String(seed) },
+      env: { ...process.env, IMPL: implDir, SEED: String(seed) },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true, // its own process group, so a hung run can be stopped with all its workers
     });

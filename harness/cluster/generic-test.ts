@@ -21,16 +21,19 @@
  * region was split.
  *
  * Randomness (clients' choices, partitions, chaos timing) comes from the seed; the test prints its seed and
- * trace hash.
+ * trace hash. With SWARM=1 the fault parameters (drop rate, latencies, partition length, down time, log
+ * limit, client count, split sizes) are drawn from the seed too, within the scenario's bounds (swarm.ts).
  */
-import type { RaftstoreConfig } from '@impl/kv/raftstore/config.ts';
+import { expect } from 'vitest';
+import { testConfig, type RaftstoreConfig } from '@impl/kv/raftstore/config.ts';
 import { findPeerOnStore } from '@impl/kv/raftstore/region-util.ts';
 import { bytes, text } from './keys.ts';
 import { ClusterCheckError } from './errors.ts';
 import type { Cluster } from './cluster.ts';
 import { runClusterTest } from './run-cluster-test.ts';
 import { checkStoreInvariants } from './invariants.ts';
-import { randomSplit, type FilterHandle, type Sim, type SimTestOptions, type SimTestResult } from '../sim/index.ts';
+import { randomSplit, testSeed, type FilterHandle, type Sim, type SimTestOptions, type SimTestResult } from '../sim/index.ts';
+import { describeSwarm, drawSwarm, swarmEnabled, type SwarmParameters } from './swarm.ts';
 
 /** Drop probability of each raft request and each reply in unreliable rounds (fixed; does not compound). */
 const UNRELIABLE_DROP_RATE = 0.1;
@@ -96,24 +99,42 @@ function genericTitle(o: GenericTestOptions): string {
  * retry loops allow far more than its nominal 5 s; a liveness bug still fails, it only takes longer in
  * virtual time.
  */
-export async function genericTest(o: GenericTestOptions): Promise<SimTestResult<GenericTestReport>> {
-  const rounds = o.rounds ?? 3;
-  const roundMs = o.roundMs ?? 5000;
+export async function genericTest(scenario: GenericTestOptions): Promise<SimTestResult<GenericTestReport>> {
+  const rounds = scenario.rounds ?? 3;
+  const roundMs = scenario.roundMs ?? 5000;
+  console.log(genericTitle(scenario));
+  const seed = scenario.sim?.seed ?? testSeed(expect.getState().currentTestName ?? 'GenericTest');
+  const base = testConfig();
+  const swarm = swarmEnabled()
+    ? drawSwarm(seed, { ...scenario, electionTimeoutMs: base.raftBaseTickIntervalMs * base.raftElectionTimeoutTicks })
+    : undefined;
+  const o: GenericTestOptions = swarm === undefined ? scenario : { ...scenario, nclients: swarm.clients, maxraftlog: swarm.maxraftlog };
   const config: Partial<RaftstoreConfig> = {};
   if (o.maxraftlog !== -1) config.raftLogGcCountLimit = o.maxraftlog;
   if (o.split) {
-    config.regionMaxSize = 300;
-    config.regionSplitSize = 200;
+    config.regionMaxSize = swarm?.regionMaxSize ?? 300;
+    config.regionSplitSize = swarm?.regionSplitSize ?? 200;
   }
-  console.log(genericTitle(o));
+  if (swarm !== undefined) console.log(`[sim] ${describeSwarm(swarm, o)}`);
+  const network = swarm === undefined ? undefined : { minLatencyMs: swarm.minLatencyMs, maxLatencyMs: swarm.maxLatencyMs, reorderProbability: swarm.reorderProbability, reorderExtraMs: swarm.reorderExtraMs };
   return runClusterTest(
-    { stores: o.stores ?? 5, config, requestTimeoutMs: o.requestTimeoutMs ?? 60_000 },
-    (cluster, sim) => genericBody(cluster, sim, o, rounds, roundMs),
-    { maxVirtualMs: rounds * (roundMs + 120_000) + 60_000, ...o.sim },
+    { stores: o.stores ?? 5, config, requestTimeoutMs: o.requestTimeoutMs ?? 60_000, network },
+    (cluster, sim) => {
+      if (swarm !== undefined) sim.note(describeSwarm(swarm, o));
+      return genericBody(cluster, sim, o, rounds, roundMs, swarm);
+    },
+    { maxVirtualMs: rounds * (roundMs + 120_000) + 60_000, ...o.sim, seed },
   );
 }
 
-async function genericBody(cluster: Cluster, sim: Sim, o: GenericTestOptions, rounds: number, roundMs: number): Promise<GenericTestReport> {
+async function genericBody(
+  cluster: Cluster,
+  sim: Sim,
+  o: GenericTestOptions,
+  rounds: number,
+  roundMs: number,
+  swarm: SwarmParameters | undefined,
+): Promise<GenericTestReport> {
   const electionTimeout = cluster.electionTimeoutMs;
   const report: GenericTestReport = { putsPerRound: [], scans: 0, chaosCycles: 0, confChanges: 0 };
   // Let the first leader be elected.
@@ -130,7 +151,7 @@ async function genericBody(cluster: Cluster, sim: Sim, o: GenericTestOptions, ro
     if (o.unreliable || o.partitions) {
       // Let the clients work a little without interference first.
       await sim.sleep(300);
-      chaos = sim.spawnClient('chaos', () => networkChaos(cluster, sim, o, state, report, electionTimeout));
+      chaos = sim.spawnClient('chaos', () => networkChaos(cluster, sim, o, state, report, electionTimeout, swarm));
     }
     if (o.confchange) {
       await sim.sleep(100);
@@ -155,7 +176,7 @@ async function genericBody(cluster: Cluster, sim: Sim, o: GenericTestOptions, ro
     if (o.crash) {
       sim.note('generic test: crash every store');
       for (const id of cluster.storeIds()) await cluster.stopStore(id);
-      await sim.sleep(electionTimeout);
+      await sim.sleep(swarm?.downMs ?? electionTimeout);
       sim.note('generic test: restart every store');
       for (const id of cluster.storeIds()) await cluster.startStore(id);
     }
@@ -260,18 +281,20 @@ async function networkChaos(
   state: RoundState,
   report: GenericTestReport,
   electionTimeout: number,
+  swarm: SwarmParameters | undefined,
 ): Promise<void> {
   let split: FilterHandle | undefined;
   let drops: FilterHandle | undefined;
+  const cycleMs = swarm === undefined ? electionTimeout : Math.max(1, Math.round(electionTimeout * swarm.partitionEveryElections));
   while (!state.chaosDone) {
     if (o.partitions) {
       split?.remove();
       const [a, b] = randomSplit(cluster.storeIds(), sim.random);
       split = cluster.partition(a, b);
     }
-    if (o.unreliable && drops === undefined) drops = cluster.dropRandomly(UNRELIABLE_DROP_RATE);
+    if (o.unreliable && drops === undefined) drops = cluster.dropRandomly(swarm?.dropRate ?? UNRELIABLE_DROP_RATE);
     report.chaosCycles++;
-    await sim.sleep(electionTimeout + sim.random.nextInt(200));
+    await sim.sleep(cycleMs + sim.random.nextInt(200));
   }
 }
 

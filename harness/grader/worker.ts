@@ -129,7 +129,7 @@ async function run(req: RunRequest): Promise<RunResult> {
     return { id: req.id, status: 'skipped', durationMs: 0, readSeed: false, maxRssBytes: maxRss() };
   }
   const seedText = String(req.seed);
-  const env = watchSeedReads({ SEED: seedText, RAFT_TEST_SEED: seedText, ...req.env });
+  const env = watchSeedReads({ SEED: seedText, ...req.env });
   const capture = captureOutput();
   unhandled = undefined;
   let error: unknown;

@@ -11,8 +11,14 @@ import { randomInt } from 'node:crypto';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { formatRecord, type TraceRecord } from './trace.ts';
 
-/** Where full traces go, relative to the repository root (the directory tests run from). */
-const TRACE_DIR = join('.tmp', 'traces');
+/**
+ * Where full traces go: TRACE_DIR if set (the grader keeps a grading's traces in its grade directory), else
+ * .tmp/traces, relative to the repository root (the directory tests run from). harness/retention.ts bounds it.
+ */
+function traceDir(root = process.cwd(), env: Record<string, string | undefined> = process.env): string {
+  const chosen = env.TRACE_DIR !== undefined && env.TRACE_DIR !== '' ? env.TRACE_DIR : join('.tmp', 'traces');
+  return isAbsolute(chosen) ? chosen : join(root, chosen);
+}
 
 /** Thrown when SEED is set to something that is not a seed. */
 export class BadSeedError extends Error {
@@ -58,7 +64,7 @@ function slug(text: string): string {
 
 /** Where the full trace of (test, seed) is written: .tmp/traces/<test>-<seed>.jsonl. */
 export function tracePath(testName: string, seed: number, root = process.cwd()): string {
-  return join(root, TRACE_DIR, `${slug(testName)}-${seed}.jsonl`);
+  return join(traceDir(root), `${slug(testName)}-${seed}.jsonl`);
 }
 
 /** The stage a suite file belongs to: harness/suites/2b/x.test.ts -> "2b" (undefined for kit tests). */

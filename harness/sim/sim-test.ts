@@ -14,6 +14,8 @@
 import { rmSync } from 'node:fs';
 import { expect } from 'vitest';
 import { LAST_EVENTS_HEADING, SimError } from './errors.ts';
+import { basename, dirname } from 'node:path';
+import { RETENTION, prune } from '../retention.ts';
 import { formatFailure, testSeed, tracePath } from './report.ts';
 import { Sim, type SimOptions } from './sim.ts';
 
@@ -67,6 +69,8 @@ export async function runSimTest<T>(body: (sim: Sim) => Promise<T>, options: Sim
       virtualTime: sim.now(),
       omitError: err instanceof Error,
     });
+    // The failure's trace is kept; older ones go (harness/retention.ts).
+    if (traceFile !== undefined) prune(dirname(traceFile), RETENTION.traces, [basename(traceFile)]);
     if (err instanceof Error) {
       // Keep the original error (vitest shows its diff); add the replay block to its message.
       err.message = `${err.message}\n\n${block}`;
