@@ -22,10 +22,6 @@ export function isHardStateEqual(a: eraftpb.HardState, b: eraftpb.HardState): bo
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 }
 
-export function isEmptyHardState(hs: eraftpb.HardState): boolean {
-  return hs.term === 0 && hs.vote === 0 && hs.commit === 0;
-}
-
 export function isSoftStateEqual(a: SoftState, b: SoftState): boolean {
   return a.lead === b.lead && a.raftState === b.raftState;
 }

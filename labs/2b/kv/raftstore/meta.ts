@@ -50,10 +50,6 @@ export function getStoreIdent(kv: Reader): Promise<raft_serverpb.StoreIdent | un
   return getMessage(kv, STORE_IDENT_KEY, (b) => decode('raft_serverpb.StoreIdent', b));
 }
 
-export function getRaftEntry(raft: Reader, regionId: number, index: number): Promise<eraftpb.Entry | undefined> {
-  return getMessage(raft, raftLogKey(regionId, index), (b) => decode('eraftpb.Entry', b));
-}
-
 export function writeRaftState(raftWB: WriteBatch, regionId: number, state: RaftLocalState): void {
   raftWB.putMeta(raftStateKey(regionId), encode('raft_serverpb.RaftLocalState', state));
 }
@@ -88,17 +84,3 @@ export function initialApplyState(): RaftApplyState {
 }
 
 /** A deep copy of a raft state (the peer storage hands copies out, never its own object). */
-export function cloneRaftState(s: RaftLocalState): RaftLocalState {
-  return raft_serverpb.RaftLocalState({
-    hardState: eraftpb.HardState({ ...(s.hardState ?? {}) }),
-    lastIndex: s.lastIndex,
-    lastTerm: s.lastTerm,
-  });
-}
-
-export function cloneApplyState(s: RaftApplyState): RaftApplyState {
-  return raft_serverpb.RaftApplyState({
-    appliedIndex: s.appliedIndex,
-    truncatedState: raft_serverpb.RaftTruncatedState({ ...(s.truncatedState ?? {}) }),
-  });
-}

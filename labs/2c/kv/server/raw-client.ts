@@ -26,7 +26,7 @@ function isServiceError(err: unknown): err is grpc.ServiceError {
 }
 
 /** A message that explains a failed call to a person. */
-export function explainCallError(addr: string, method: string, err: unknown): RawClientError {
+function explainCallError(addr: string, method: string, err: unknown): RawClientError {
   if (!isServiceError(err)) {
     const message = err instanceof Error ? err.message : String(err);
     return new RawClientError(`${method} to ${addr} failed: ${message}`, undefined, err);

@@ -14,7 +14,7 @@ const { CmdType } = raft_cmdpb;
  * Which epoch counters a command must match: data commands and splits depend on the range (version),
  * membership changes and splits on the members (conf_ver); a log compaction depends on neither.
  */
-export function epochChecksFor(req: raft_cmdpb.RaftCmdRequest): { version: boolean; confVer: boolean } {
+function epochChecksFor(req: raft_cmdpb.RaftCmdRequest): { version: boolean; confVer: boolean } {
   const admin = req.adminRequest;
   if (admin === undefined) return { version: true, confVer: false };
   switch (admin.cmdType) {

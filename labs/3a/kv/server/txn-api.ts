@@ -28,7 +28,7 @@ import { Write, WriteKind, writeKindFromOp } from '../transaction/mvcc/write.ts'
  * The region error carried by a storage error, if it is one. Raft-backed storage throws RegionError
  * (NotLeader, EpochNotMatch, ...); the client must retry elsewhere, so it goes in the response.
  */
-export function regionErrorOf(err: unknown): errorpb.Error | undefined {
+function regionErrorOf(err: unknown): errorpb.Error | undefined {
   return err instanceof RegionError ? err.regionError : undefined;
 }
 

@@ -61,7 +61,7 @@ export function confStateFromRegion(region: metapb.Region): eraftpb.ConfState {
   return eraftpb.ConfState({ nodes: region.peers.map((p) => p.id) });
 }
 
-export function isVoteMessage(m: eraftpb.Message): boolean {
+function isVoteMessage(m: eraftpb.Message): boolean {
   return m.msgType === MessageType.MsgRequestVote;
 }
 

@@ -590,7 +590,7 @@ function isEmptyReady(ready: Ready): boolean {
 }
 
 /** A CompactLog admin command from `peer` (the store proposes it itself: no client waits for it). */
-export function newCompactLogRequest(peer: Peer, compactIndex: number, compactTerm: number): RaftCmdRequest {
+function newCompactLogRequest(peer: Peer, compactIndex: number, compactTerm: number): RaftCmdRequest {
   return raft_cmdpb.RaftCmdRequest({
     header: raft_cmdpb.RaftRequestHeader({ regionId: peer.regionId, peer: clonePeer(peer.meta) }),
     adminRequest: raft_cmdpb.AdminRequest({

@@ -58,7 +58,7 @@ export async function readRegionData(kv: EngineSnapshot, region: metapb.Region):
 }
 
 /** Encodes a region and its data as RaftSnapshotData bytes. */
-export function encodeSnapshotData(region: metapb.Region, families: SnapshotCfData[]): Uint8Array {
+function encodeSnapshotData(region: metapb.Region, families: SnapshotCfData[]): Uint8Array {
   const data: raft_serverpb.KeyValue[] = [];
   const cfFiles: raft_serverpb.SnapshotCFFile[] = [];
   let bytes = 0;

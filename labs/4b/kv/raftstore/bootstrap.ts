@@ -64,11 +64,6 @@ export async function isBootstrapped(engines: Engines): Promise<boolean> {
   return (await getStoreIdent(engines.kv)) !== undefined;
 }
 
-/** The store id written by bootstrapStore, or undefined for a fresh store. */
-export async function storeIdOf(engines: Engines): Promise<number | undefined> {
-  return (await getStoreIdent(engines.kv))?.storeId;
-}
-
 /**
  * Writes the first region's local state, apply state and raft state. The store must be bootstrapped, must
  * have a peer in `region`, and must not know the region yet.

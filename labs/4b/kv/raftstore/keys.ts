@@ -62,8 +62,6 @@ function regionKey(kind: number, regionId: number, extra: number): Uint8Array {
   return key;
 }
 
-/** Marks a store whose first region was prepared but whose cluster bootstrap is not confirmed yet. */
-export const PREPARE_BOOTSTRAP_KEY = Uint8Array.of(LOCAL_PREFIX, 0x01);
 /** The store's identity (cluster id, store id), written once by bootstrapStore. */
 export const STORE_IDENT_KEY = Uint8Array.of(LOCAL_PREFIX, 0x02);
 
@@ -108,15 +106,6 @@ export function regionStateKey(regionId: number): Uint8Array {
 /** Every key of region `regionId`'s raft data (log and raft state) lies in [start, end). */
 export function regionRaftRange(regionId: number): { start: Uint8Array; end: Uint8Array } {
   return { start: regionKey(REGION_RAFT_PREFIX, regionId, 0), end: regionKey(REGION_RAFT_PREFIX, regionId + 1, 0) };
-}
-
-/** The raft log keys of region `regionId` lie in [start, end) (entry 0 up to the largest index). */
-export function raftLogRange(regionId: number): { start: Uint8Array; end: Uint8Array } {
-  const start = regionKey(REGION_RAFT_PREFIX, regionId, 1);
-  start[10] = RAFT_LOG_SUFFIX;
-  const end = regionKey(REGION_RAFT_PREFIX, regionId, 1);
-  end[10] = RAFT_LOG_SUFFIX + 1;
-  return { start, end };
 }
 
 /** Every region state key lies in [start, end): the store scans this range at start. */

@@ -48,18 +48,6 @@ export function parseWriteKind(byte: number, what: string): WriteKind {
   return byte;
 }
 
-/** The wire operation of a kind. */
-export function writeKindToOp(kind: WriteKind): kvrpcpb.Op {
-  switch (kind) {
-    case WriteKind.Put:
-      return kvrpcpb.Op.Put;
-    case WriteKind.Delete:
-      return kvrpcpb.Op.Del;
-    case WriteKind.Rollback:
-      return kvrpcpb.Op.Rollback;
-  }
-}
-
 /** The kind of a mutation's operation; undefined for operations TinyKV does not store (Op.Lock). */
 export function writeKindFromOp(op: kvrpcpb.Op): WriteKind | undefined {
   switch (op) {
