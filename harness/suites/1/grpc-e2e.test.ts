@@ -158,7 +158,9 @@ interface Child {
 function run(script: string, args: string[], via: 'tsx-cli' | 'node' = 'tsx-cli'): Child {
   const file = path.join(IMPL_DIR, 'bin', script);
   const [command, argv] = via === 'tsx-cli' ? [TSX, [file, ...args]] : [process.execPath, ['--import', 'tsx', file, ...args]];
-  const proc = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: the tsx command runs the server as a child of its own, and SIGKILL to the
+  // command would leave that server running; the cleanup kills the whole group.
+  const proc = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const child: Child = {
     proc,
     stdout: '',
@@ -174,10 +176,13 @@ function run(script: string, args: string[], via: 'tsx-cli' | 'node' = 'tsx-cli'
 async function startBinary(dataDir: string): Promise<{ child: Child; address: string }> {
   const child = run('tinykv-server.ts', ['--addr', '127.0.0.1:0', '--path', dataDir]);
   cleanups.push(async () => {
-    if (child.proc.exitCode === null && child.proc.signalCode === null) {
-      child.proc.kill('SIGKILL');
-      await child.exited;
+    const running = child.proc.exitCode === null && child.proc.signalCode === null;
+    try {
+      process.kill(-child.proc.pid!, 'SIGKILL'); // the group: the tsx command and the server under it
+    } catch {
+      // the group is gone already
     }
+    if (running) await child.exited;
   });
   const address = await new Promise<string>((resolve, reject) => {
     const look = () => {
