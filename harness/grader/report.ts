@@ -51,18 +51,11 @@ export interface GradeReport {
   tests: ReportTest[];
 }
 
-export interface ReportMeta {
-  stage: string;
-  impl: string;
-  implCommit: string | null;
-  implDirty: boolean | null;
-  seedBase: number;
-  swarm: boolean;
-  runsPerTest: number | null;
-  timeBudgetMinutes: number | null;
-  untilFail: boolean;
-  jobs: number;
-}
+/** What the caller knows of a grading that the run itself does not: the report's header fields. */
+export type ReportMeta = Pick<
+  GradeReport,
+  'stage' | 'impl' | 'implCommit' | 'implDirty' | 'seedBase' | 'swarm' | 'runsPerTest' | 'timeBudgetMinutes' | 'untilFail' | 'jobs'
+>;
 
 function mean(xs: readonly number[]): number {
   return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
