@@ -9,7 +9,8 @@
  *      region's data is deleted if this peer held any. Nothing of this peer is written to the kv engine
  *      after it — in particular no apply state (a restart would find an applied index beyond the log);
  *   2. then the raft engine: the raft state and the whole log of the region are deleted. A crash between
- *      1 and 2 leaves raft keys behind; the store deletes them at its next start (Raftstore's loadPeers).
+ *      1 and 2 leaves raft keys behind; the store deletes them at its next start (Raftstore's loadPeers,
+ *      clearDestroyLeftovers), but not the raft state of a newer empty peer of the region: its vote.
  * In memory, the peer stops, its waiting commands are answered RegionNotFound, and the store forgets it
  * (router and region map) — once, and only if the store still maps the region to this very peer.
  */
