@@ -1,11 +1,14 @@
 /**
  * `npm test` (what CI runs): every check of the kit, one step after another, each with its own result.
  *   1. type-check: tsc --noEmit -p .
- *   2. tests: every test file vitest.config.ts includes (harness/**\/*.test.ts) against reference/
- *   3. labs-check: labs/ is what reference/ generates
- *   4. integrity: the integrity matrix of the lab copies (it reuses step 2's results for the earlier-stage test
+ *   2. tests: every test file vitest.config.ts includes (harness/**\/*.test.ts) against reference/; simulated
+ *      stores keep their engines on the simulation's disk (in memory)
+ *   3. crash scenarios on LevelDB: every 2B/2C/3B scenario with crashes and restarts again, with the stores'
+ *      engines on LevelDB (SIM_DISK=level), so nothing acknowledged is lost on the real engine either
+ *   4. labs-check: labs/ is what reference/ generates
+ *   5. integrity: the integrity matrix of the lab copies (it reuses step 2's results for the earlier-stage test
  *      files that load no stubbed code on a lab, instead of running them again)
- * The last line is `N passed, N failed`: the tests of step 2, plus one for each other step.
+ * The last line is `N passed, N failed`: the tests of steps 2 and 3, plus one for each other step.
  *
  * Seeds: the simulated suites draw a fresh seed per test unless SEED is set. `npm test` is the kit's own
  * check (CI), so it pins SEED (default CI_SEED) to make its verdict a function of the code alone; exploring
@@ -96,6 +99,42 @@ function testsStep(): StepResult {
   return { name: 'tests', passed, failed, summary: `${failed === 0 ? 'PASS' : 'FAIL'}  ${detail}` };
 }
 
+/** The 2B, 2C and 3B scenarios that crash and restart stores (GenericTest with crash, and the power cuts). */
+const CRASH_SCENARIO_FILES = [
+  'harness/suites/2b/cluster-persist.test.ts',
+  'harness/suites/2b/crash-points.test.ts',
+  'harness/suites/2c/cluster.test.ts',
+  'harness/suites/2c/cluster-unreliable.test.ts',
+  'harness/suites/3b/cluster-confchange.test.ts',
+  'harness/suites/3b/cluster-split.test.ts',
+];
+const CRASH_SCENARIO_NAMES = 'TestPersist|TestPowerCut|TestAckedEntryLost|TestStaleProposal|Recover';
+
+function levelDiskStep(): StepResult {
+  const start = performance.now();
+  const run = runVitest({
+    root: ROOT,
+    filters: CRASH_SCENARIO_FILES,
+    namePattern: CRASH_SCENARIO_NAMES,
+    impl: 'reference',
+    env: { SIM_DISK: 'level' },
+    outputFile: path.join(ROOT, '.tmp', 'run-all', 'vitest-level.json'),
+    showProgress: false,
+  });
+  const ran = run.outcomes.filter((o) => o.outcome !== 'skipped');
+  const passed = ran.filter((o) => o.outcome === 'passed').length;
+  let failed = ran.filter((o) => o.outcome === 'failed').length;
+  printFailures(run.outcomes);
+  if (run.runError) {
+    console.log(`Test run error: ${run.runError}`);
+    failed += 1;
+  }
+  if (ran.length === 0) failed += 1; // the selection matched nothing: the step would prove nothing
+  const detail = `${passed} passed, ${failed} failed on LevelDB, ${seconds(start)}`;
+  console.log(`--- crash scenarios on LevelDB: ${failed === 0 ? 'PASS' : 'FAIL'} (${detail})`);
+  return { name: 'crash scenarios on LevelDB', passed, failed, summary: `${failed === 0 ? 'PASS' : 'FAIL'}  ${detail}` };
+}
+
 function labsCheckStep(): StepResult {
   const start = performance.now();
   let ok: boolean;
@@ -141,6 +180,7 @@ function main(argv: readonly string[]): number {
   const steps: { title: string; run: () => StepResult }[] = [
     { title: 'Type-check (tsc --noEmit -p .)', run: typecheckStep },
     { title: 'Tests against reference/ (vitest: harness/**/*.test.ts)', run: testsStep },
+    { title: 'Crash scenarios again with LevelDB engines (SIM_DISK=level)', run: levelDiskStep },
     { title: 'labs-check (labs/ matches what reference/ generates)', run: labsCheckStep },
   ];
   if (!argv.includes('--no-integrity')) steps.push({ title: 'Integrity matrix of the lab copies', run: integrityStep });

@@ -39,7 +39,7 @@ import { MockScheduler } from './mock-scheduler.ts';
 import { createRaftNetwork, type MessageCounts, type RaftMessage } from './raft-network.ts';
 import * as regions from './regions.ts';
 import * as inspection from './store-inspection.ts';
-import { ClusterStores } from './stores.ts';
+import { ClusterStores, defaultDisk } from './stores.ts';
 
 export interface ClusterOptions {
   /** Number of stores (ids 1..stores). */
@@ -57,6 +57,8 @@ export interface ClusterOptions {
   requestTimeoutMs?: number;
   /** Where the stores' temporary directories are made (default: the OS temp directory). */
   baseDir?: string;
+  /** Where the stores' engines keep their bytes (default: SIM_DISK=level, else the simulation's disk). */
+  disk?: 'memory' | 'level';
   /** Cluster id written into each store's ident (default 0, as TinyKV's tests). */
   clusterId?: number;
 }
@@ -101,6 +103,7 @@ export class Cluster {
       network: this.network,
       scheduler: this.scheduler,
       baseDir: options.baseDir,
+      disk: options.disk ?? defaultDisk(),
     });
   }
 

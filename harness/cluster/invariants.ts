@@ -10,7 +10,8 @@
  * What is on disk (the kv and raft engines):
  *   - a Normal region state comes with an apply state and a raft state whose log reaches the applied index,
  *     and its region lists a peer on this store;
- *   - a Tombstone region state (a destroyed peer) has no apply state and no raft state or log left.
+ *   - a Tombstone region state (a destroyed peer) has no apply state and no raft state or log left, except
+ *     the raft state (with an empty log) of a newer peer of the region that has no data yet: its vote;
  */
 import { decode, raft_serverpb, type metapb } from '#proto';
 import { getApplyState, getRaftLocalState } from '@impl/kv/raftstore/meta.ts';
@@ -94,7 +95,9 @@ async function storeDiskProblems(cluster: Cluster, id: number): Promise<string[]
         problems.push(`region ${region.id} is a tombstone (its peer was destroyed) but its apply state (applied ${apply.appliedIndex}) was written again`);
       }
       const raftKeys = await countKeys(engines.raft, region.id);
-      if (raftKeys > 0) problems.push(`region ${region.id} is a tombstone but ${raftKeys} key(s) of its raft state and log remain`);
+      // The raft state alone, with an empty log, is the term and vote of a newer, empty peer of the region.
+      const voteOfEmptyPeer = raft !== undefined && raft.lastIndex === 0 && raftKeys === 1;
+      if (raftKeys > 0 && !voteOfEmptyPeer) problems.push(`region ${region.id} is a tombstone but ${raftKeys} key(s) of its raft state and log remain`);
       continue;
     }
     if (!region.peers.some((p) => p.storeId === id)) {

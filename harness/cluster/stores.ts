@@ -4,6 +4,10 @@
  *
  * Crash and restart: stopStore crashes the store's node (sim.crash: its pending work is lost, then the kill
  * hook closes its engines); startStore reopens the engines and calls Raftstore.start again.
+ *
+ * The engines keep their bytes on the simulation's disk (harness/sim/disk.ts: in memory, kept across crashes)
+ * unless the cluster asks for LevelDB (disk 'level', or SIM_DISK=level in the environment): the same runs,
+ * event for event, on the real engine.
  */
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +17,8 @@ import { Raftstore } from '@impl/kv/raftstore/raftstore.ts';
 import type { RaftstoreConfig } from '@impl/kv/raftstore/config.ts';
 import { closeEngines, openEngines, type Engines } from '@impl/kv/raftstore/engines.ts';
 import { bootstrapStore, prepareBootstrapRegion } from '@impl/kv/raftstore/bootstrap.ts';
+import type { EngineOptions } from '@impl/kv/storage/engine.ts';
+import { SimDisk } from '../sim/disk.ts';
 import type { Sim, SimNetwork, SimNodeRuntime } from '../sim/index.ts';
 import { ClusterUsageError } from './errors.ts';
 import type { MockScheduler } from './mock-scheduler.ts';
@@ -34,6 +40,13 @@ export interface StoresSetup {
   scheduler: MockScheduler;
   /** Where the temporary directory is made (default: the OS temp directory). */
   baseDir: string | undefined;
+  /** Where the engines keep their bytes: the simulation's disk (in memory) or LevelDB files. */
+  disk: 'memory' | 'level';
+}
+
+/** The disk a cluster uses when its options do not say: SIM_DISK=level, else the simulation's disk. */
+export function defaultDisk(env: Record<string, string | undefined> = process.env): 'memory' | 'level' {
+  return env.SIM_DISK === 'level' ? 'level' : 'memory';
 }
 
 /** Stores 1..count as simulation nodes, registered at construction and started by start(). */
@@ -43,6 +56,7 @@ export class ClusterStores {
   private dir: string | undefined;
   private readonly liveEngines = new Map<number, Engines>();
   private started = false;
+  private readonly engineOptions: EngineOptions;
 
   constructor(
     private readonly sim: Sim,
@@ -50,6 +64,7 @@ export class ClusterStores {
   ) {
     this.count = setup.count;
     this.setup = setup;
+    this.engineOptions = setup.disk === 'memory' ? { store: new SimDisk().factory } : {};
     for (const id of this.storeIds()) {
       sim.addNode<StoreInstance>(id, {
         start: (rt) => this.startInstance(id, rt),
@@ -86,7 +101,7 @@ export class ClusterStores {
       peers: this.storeIds().map((id) => metapb.Peer({ id, storeId: id })),
     });
     for (const id of this.storeIds()) {
-      const engines = await openEngines(this.storeDir(id));
+      const engines = await openEngines(this.storeDir(id), this.engineOptions);
       try {
         await bootstrapStore(engines, this.setup.clusterId, id);
         await prepareBootstrapRegion(engines, region);
@@ -156,7 +171,7 @@ export class ClusterStores {
   }
 
   private async startInstance(id: number, rt: SimNodeRuntime): Promise<StoreInstance> {
-    const engines = await openEngines(this.storeDir(id));
+    const engines = await openEngines(this.storeDir(id), this.engineOptions);
     try {
       const raftstore = await Raftstore.start({
         storeId: id,

@@ -108,6 +108,8 @@ export interface RunVitestOptions {
   readonly showProgress?: boolean;
   /** Extra environment variables (SEED, ...). */
   readonly env?: Record<string, string>;
+  /** Only tests whose name matches (vitest -t). */
+  readonly namePattern?: string;
 }
 
 /** Runs vitest once and returns its per-test outcomes. */
@@ -117,6 +119,7 @@ export function runVitest(options: RunVitestOptions): VitestRun {
   fs.rmSync(options.outputFile, { force: true });
   const reporters = options.showProgress ? ['--reporter=default', '--reporter=json', `--outputFile.json=${options.outputFile}`] : ['--reporter=json', `--outputFile=${options.outputFile}`];
   const args = [vitestBin, 'run', ...reporters, '--passWithNoTests', ...options.filters];
+  if (options.namePattern !== undefined) args.push('-t', options.namePattern);
   const result = spawnSync(process.execPath, args, {
     cwd: options.root,
     env: { ...process.env, ...options.env, IMPL: options.impl, FORCE_COLOR: '0', NO_COLOR: '1' },

@@ -169,7 +169,7 @@ describe('engine: write batches', () => {
     await Promise.all(writes);
     // All 200 were queued before the first LevelDB write finished: group commit carried them in a few writes.
     expect(engine.stats.batches).toBe(200);
-    expect(engine.stats.levelWrites).toBeLessThan(10);
+    expect(engine.stats.storeWrites).toBeLessThan(10);
     expect(dec(await engine.getCF('lock', enc('last')))).toBe('199');
     for (let i = 0; i < 200; i++) {
       expect(dec(engine.getCFSync('default', enc(`a${i}`)))).toBe(String(i));
