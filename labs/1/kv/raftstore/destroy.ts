@@ -9,7 +9,8 @@
  *      region's data is deleted if this peer held any. Nothing of this peer is written to the kv engine
  *      after it — in particular no apply state (a restart would find an applied index beyond the log);
  *   2. then the raft engine: the raft state and the whole log of the region are deleted. A crash between
- *      1 and 2 leaves raft keys behind; the store deletes them at its next start (Raftstore's loadPeers).
+ *      1 and 2 leaves raft keys behind; the store deletes them at its next start (Raftstore's loadPeers,
+ *      clearDestroyLeftovers), but not the raft state of a newer empty peer of the region: its vote.
  * In memory, the peer stops, its waiting commands are answered RegionNotFound, and the store forgets it
  * (router and region map) — once, and only if the store still maps the region to this very peer.
  */
@@ -20,7 +21,7 @@ import { regionNotFoundError } from './cmd-resp.ts';
 import type { StoreContext } from './context.ts';
 import type { Engines } from './engines.ts';
 import { applyStateKey, regionRaftRange } from './keys.ts';
-import { writeRegionState } from './meta.ts';
+import { getRaftLocalState, writeRegionState } from './meta.ts';
 import type { Peer } from './peer.ts';
 import { deleteRange } from './peer-storage.ts';
 
@@ -60,6 +61,19 @@ export async function destroyPeer(ctx: StoreContext, peer: Peer, reason: string)
   await writeTombstone(ctx, peer, peer.region(), kvWB);
   await ctx.engines.kv.write(kvWB);
   await finishDestroy(ctx, peer);
+}
+
+/**
+ * At start, for a region whose state is Tombstone: deletes the raft state and log a destroyed peer left
+ * behind (a crash between the two writes of a destroy). A raft state with an empty log is not such a
+ * leftover: it is the term and vote of a newer peer of the region on this store that has no data yet (a
+ * message created it after the destroy, and it may have voted). It is kept, so that when a message creates
+ * that peer again it remembers its vote and never votes twice in one term. Returns the keys deleted.
+ */
+export async function clearDestroyLeftovers(engines: Engines, regionId: number): Promise<number> {
+  const raft = await getRaftLocalState(engines.raft, regionId);
+  if (raft !== undefined && raft.lastIndex === 0) return 0;
+  return deleteRaftData(engines, regionId);
 }
 
 /** Deletes every raft engine key of region `regionId` (its raft state and log). */

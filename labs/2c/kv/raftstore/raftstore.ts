@@ -20,7 +20,7 @@ import { getStoreIdent } from './meta.ts';
 import { Peer } from './peer.ts';
 import { PeerMsgHandler } from './peer-msg-handler.ts';
 import { cloneEpoch, clonePeer, cloneRegion } from './region-util.ts';
-import { deleteRaftData } from './destroy.ts';
+import { clearDestroyLeftovers } from './destroy.ts';
 import { Router } from './router.ts';
 import type { SchedulerClient } from './scheduler-client.ts';
 import { StoreMeta } from './store-meta.ts';
@@ -117,7 +117,7 @@ export class Raftstore {
       if (region === undefined) throw new RaftstoreStartError('a persisted region state has no region');
       if (state.state === raft_serverpb.PeerState.Tombstone) {
         // A crash during a destroy can leave the raft state and log behind (see destroy.ts): delete them.
-        const leftovers = await deleteRaftData(ctx.engines, region.id);
+        const leftovers = await clearDestroyLeftovers(ctx.engines, region.id);
         if (leftovers > 0) ctx.logger.info('deleted the raft data a destroyed peer left behind', { region: region.id, keys: leftovers });
         continue;
       }

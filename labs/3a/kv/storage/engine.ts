@@ -1,9 +1,9 @@
 /**
- * The storage engine: one LevelDB database (classic-level) holding
+ * The storage engine: one ordered key space (a LevelDB database by default, see engine-store.ts) holding
  *   - three column families, `default`, `lock` and `write`, for user data, and
  *   - a "meta" range for the store's own bookkeeping (raft log, raft/region/apply state in later projects).
  *
- * LevelDB has one flat ordered key space, so each range gets its own key prefix. The prefixes are chosen so
+ * The store has one flat ordered key space, so each range gets its own key prefix. The prefixes are chosen so
  * that no prefix is a prefix of another; every range is then one contiguous, ordered stretch of the key space,
  * and an iterator bounded to [prefix, prefixEnd) sees exactly one family, in user-key order.
  *
@@ -12,12 +12,13 @@
  *
  * What the engine promises:
  *   - write(batch) applies a WriteBatch atomically (all of it or none of it); concurrent writes are grouped
- *     into one LevelDB write (group commit), each batch still atomic and in call order.
+ *     into one store write (group commit), each batch still atomic and in call order.
  *   - snapshot() gives a reader whose reads and iterators all see one point in time.
  *   - getCFSync / getMetaSync read synchronously (raft's storage interface cannot await).
  */
 import { rm } from 'node:fs/promises';
-import { ClassicLevel, type Iterator as LevelIterator, type Snapshot } from 'classic-level';
+import type { EngineStore, EngineStoreFactory, StoreIterator, StoreOp, StoreSnapshot } from './engine-store.ts';
+import { LevelStore } from './level-store.ts';
 import { isColumnFamily, type ColumnFamily, type DBItem, type DBIterator } from './storage.ts';
 import {
   EngineClosedError,
@@ -28,8 +29,7 @@ import {
   WriteBatchUsedError,
 } from './errors.ts';
 
-type Db = ClassicLevel<Buffer, Buffer>;
-type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+type BatchOp = StoreOp;
 
 /** A key range of the engine: every key in it starts with `prefix`. */
 interface KeyRange {
@@ -179,6 +179,8 @@ export interface EngineOptions {
    * the operating system's cache) but not across a power loss. Turn on for real durability.
    */
   syncWrites?: boolean;
+  /** Where the engine keeps its bytes (default: a LevelDB database in the directory). */
+  store?: EngineStoreFactory;
 }
 
 /** Bounds of an iterator inside its range. */
@@ -195,7 +197,7 @@ interface QueuedWrite {
 
 export class Engine {
   readonly path: string;
-  private readonly db: Db;
+  private readonly db: EngineStore;
   private readonly syncWrites: boolean;
   private closed = false;
   /** Batches waiting for the next group commit. */
@@ -203,10 +205,10 @@ export class Engine {
   /** The running group-commit loop, if any. */
   private flushing: Promise<void> | undefined;
   private readonly openSnapshots = new Set<EngineSnapshot>();
-  /** Counters for tests and benchmarks: batches written, and the LevelDB writes that carried them. */
-  readonly stats = { batches: 0, levelWrites: 0 };
+  /** Counters for tests and benchmarks: batches written, and the store writes that carried them. */
+  readonly stats = { batches: 0, storeWrites: 0 };
 
-  private constructor(path: string, db: Db, options: EngineOptions) {
+  private constructor(path: string, db: EngineStore, options: EngineOptions) {
     this.path = path;
     this.db = db;
     this.syncWrites = options.syncWrites ?? false;
@@ -215,9 +217,9 @@ export class Engine {
   /** Open (creating if needed) the engine stored in directory `path`. */
   static async open(path: string, options: EngineOptions = {}): Promise<Engine> {
     if (typeof path !== 'string' || path === '') throw new EngineOpenError(String(path), 'the path is empty');
-    const db: Db = new ClassicLevel<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const db = options.store === undefined ? new LevelStore(path) : options.store(path);
     try {
-      await db.open({ createIfMissing: true });
+      await db.open();
     } catch (err) {
       throw new EngineOpenError(path, err);
     }
@@ -264,8 +266,8 @@ export class Engine {
   }
 
   /**
-   * Group commit: while one LevelDB write is in flight, later batches wait in the queue; the next write takes
-   * all of them at once. Each batch lies whole inside one LevelDB write, so each stays atomic, and batches are
+   * Group commit: while one store write is in flight, later batches wait in the queue; the next write takes
+   * all of them at once. Each batch lies whole inside one store write, so each stays atomic, and batches are
    * applied in the order write() was called.
    */
   private async flushQueue(): Promise<void> {
@@ -275,7 +277,7 @@ export class Engine {
         this.queue = [];
         const ops = group.length === 1 ? group[0].ops : group.flatMap((w) => w.ops);
         this.stats.batches += group.length;
-        this.stats.levelWrites += 1;
+        this.stats.storeWrites += 1;
         try {
           await this.writeOps(ops);
           for (const w of group) w.resolve();
@@ -288,22 +290,8 @@ export class Engine {
     }
   }
 
-  /**
-   * One LevelDB write of `ops`. A chained batch hands each key and value to LevelDB directly; the array form
-   * of db.batch() clones and inspects every operation object first, which cost several times more per op.
-   */
-  private async writeOps(ops: BatchOp[]): Promise<void> {
-    const batch = this.db.batch();
-    try {
-      for (const op of ops) {
-        if (op.type === 'put') batch.put(op.key, op.value);
-        else batch.del(op.key);
-      }
-    } catch (err) {
-      await batch.close(); // release the unwritten batch before reporting
-      throw err;
-    }
-    await batch.write({ sync: this.syncWrites });
+  private writeOps(ops: BatchOp[]): Promise<void> {
+    return this.db.write(ops, this.syncWrites);
   }
 
   // ---- reads of the latest state ----
@@ -358,15 +346,15 @@ export class Engine {
 
 /** A consistent read-only view of an engine. Close it when done (it closes its iterators too). */
 export class EngineSnapshot {
-  private readonly db: Db;
-  private readonly levelSnapshot: Snapshot;
+  private readonly db: EngineStore;
+  private readonly storeSnapshot: StoreSnapshot;
   private readonly onClose: () => void;
   private readonly iterators = new Set<EngineIterator>();
   private closing: Promise<void> | undefined;
 
-  constructor(db: Db, levelSnapshot: Snapshot, onClose: () => void) {
+  constructor(db: EngineStore, storeSnapshot: StoreSnapshot, onClose: () => void) {
     this.db = db;
-    this.levelSnapshot = levelSnapshot;
+    this.storeSnapshot = storeSnapshot;
     this.onClose = onClose;
   }
 
@@ -376,32 +364,32 @@ export class EngineSnapshot {
 
   async getCF(cf: ColumnFamily, key: Uint8Array): Promise<Uint8Array | undefined> {
     this.checkOpen('EngineSnapshot.getCF');
-    return this.db.get(engineKey(rangeOfCF(cf), checkBytes('key', key)), { snapshot: this.levelSnapshot });
+    return this.db.get(engineKey(rangeOfCF(cf), checkBytes('key', key)), this.storeSnapshot);
   }
 
   getCFSync(cf: ColumnFamily, key: Uint8Array): Uint8Array | undefined {
     this.checkOpen('EngineSnapshot.getCFSync');
-    return this.db.getSync(engineKey(rangeOfCF(cf), checkBytes('key', key)), { snapshot: this.levelSnapshot });
+    return this.db.getSync(engineKey(rangeOfCF(cf), checkBytes('key', key)), this.storeSnapshot);
   }
 
   async getMeta(key: Uint8Array): Promise<Uint8Array | undefined> {
     this.checkOpen('EngineSnapshot.getMeta');
-    return this.db.get(engineKey(META_RANGE, checkBytes('meta key', key)), { snapshot: this.levelSnapshot });
+    return this.db.get(engineKey(META_RANGE, checkBytes('meta key', key)), this.storeSnapshot);
   }
 
   getMetaSync(key: Uint8Array): Uint8Array | undefined {
     this.checkOpen('EngineSnapshot.getMetaSync');
-    return this.db.getSync(engineKey(META_RANGE, checkBytes('meta key', key)), { snapshot: this.levelSnapshot });
+    return this.db.getSync(engineKey(META_RANGE, checkBytes('meta key', key)), this.storeSnapshot);
   }
 
   iterCF(cf: ColumnFamily, options: IterOptions = {}): EngineIterator {
     this.checkOpen('EngineSnapshot.iterCF');
-    return this.track(new EngineIterator(this.db, rangeOfCF(cf), options, this.levelSnapshot));
+    return this.track(new EngineIterator(this.db, rangeOfCF(cf), options, this.storeSnapshot));
   }
 
   iterMeta(options: IterOptions = {}): EngineIterator {
     this.checkOpen('EngineSnapshot.iterMeta');
-    return this.track(new EngineIterator(this.db, META_RANGE, options, this.levelSnapshot));
+    return this.track(new EngineIterator(this.db, META_RANGE, options, this.storeSnapshot));
   }
 
   /** Close the iterators still open on this snapshot, then release it. Safe to call twice. */
@@ -411,9 +399,9 @@ export class EngineSnapshot {
   }
 
   private async release(): Promise<void> {
-    // LevelDB iterators read through the snapshot, so they must go first.
+    // Iterators read through the snapshot, so they must go first.
     for (const it of [...this.iterators]) await it.close();
-    await this.levelSnapshot.close();
+    await this.storeSnapshot.close();
     this.onClose();
   }
 
@@ -434,22 +422,22 @@ export class EngineSnapshot {
  */
 export class EngineIterator implements DBIterator {
   private readonly range: KeyRange;
-  private readonly levelIterator: LevelIterator<Db, Buffer, Buffer>;
+  private readonly storeIterator: StoreIterator;
   private current: DBItem | undefined;
   private isClosed = false;
   private busy = false;
   /** Set by the owning snapshot to forget this iterator once it closes. */
   onClose: (() => void) | undefined;
 
-  constructor(db: Db, range: KeyRange, options: IterOptions, snapshot: Snapshot | undefined) {
+  constructor(db: EngineStore, range: KeyRange, options: IterOptions, snapshot: StoreSnapshot | undefined) {
     this.range = range;
     const upper = options.end === undefined ? range.end : engineKey(range, checkBytes('end', options.end));
-    this.levelIterator = db.iterator({ gte: range.prefix, lt: upper, snapshot });
+    this.storeIterator = db.iterator({ gte: range.prefix, lt: upper }, snapshot);
   }
 
   async seek(key: Uint8Array): Promise<void> {
     this.checkUsable('seek');
-    this.levelIterator.seek(engineKey(this.range, checkBytes('seek key', key)));
+    this.storeIterator.seek(engineKey(this.range, checkBytes('seek key', key)));
     await this.advance();
   }
 
@@ -477,14 +465,14 @@ export class EngineIterator implements DBIterator {
     if (this.isClosed) return;
     this.isClosed = true;
     this.current = undefined;
-    await this.levelIterator.close();
+    await this.storeIterator.close();
     this.onClose?.();
   }
 
   private async advance(): Promise<void> {
     this.busy = true;
     try {
-      const entry = await this.levelIterator.next();
+      const entry = await this.storeIterator.next();
       this.current = entry === undefined ? undefined : { key: entry[0].subarray(this.range.prefix.length), value: entry[1] };
     } finally {
       this.busy = false;
