@@ -183,7 +183,10 @@ async function main(argv: string[]): Promise<number> {
   fs.writeFileSync(path.join(outDir, 'report.html'), reportHtml(report));
   console.log('');
   process.stdout.write(finalTable(report));
-  console.log(`Peak memory of a worker: ${(report.peakWorkerRssBytes / 1024 / 1024).toFixed(0)} MB`);
+  console.log(
+    `Peak memory of a worker: ${(report.peakWorkerRssBytes / 1024 / 1024).toFixed(0)} MB` +
+      (report.simEventsPerSecond === null ? '' : `; simulation speed: ${report.simEventsPerSecond} events/s per worker`),
+  );
   const rel = path.relative(process.cwd(), outDir) || '.';
   console.log(`Reports: ${rel}/report.html  ${rel}/report.json  ${rel}/junit.xml${report.totals.failures > 0 ? `  (failed runs: ${rel}/failures/)` : ''}`);
   if (stop.requested && interrupts > 0) return 130;

@@ -75,6 +75,9 @@ export interface GradeState {
   inFlight: number;
   stoppedEarly: boolean;
   peakRssBytes: number;
+  /** Simulation events of the passed simulated runs, and the wall time those runs took (ms). */
+  simEvents: number;
+  simWallMs: number;
 }
 
 /** Discover the tests (a worker loads each file) and make their states. */
@@ -109,7 +112,7 @@ export async function grade(o: GradeOptions): Promise<GradeState> {
   const stop = o.stop ?? { requested: false };
   try {
     const tests = await discover(pool, o);
-    const state: GradeState = { tests, startedAt, inFlight: 0, stoppedEarly: false, peakRssBytes: 0 };
+    const state: GradeState = { tests, startedAt, inFlight: 0, stoppedEarly: false, peakRssBytes: 0, simEvents: 0, simWallMs: 0 };
     fs.mkdirSync(path.join(o.outDir, 'failures'), { recursive: true });
     const traceDir = path.join(o.outDir, 'traces');
 
@@ -145,6 +148,10 @@ export async function grade(o: GradeOptions): Promise<GradeState> {
       t.done++;
       t.wallMs.push(result.durationMs);
       if (result.virtualMs !== undefined) t.virtualMs.push(result.virtualMs);
+      if (result.events !== undefined) {
+        state.simEvents += result.events;
+        state.simWallMs += result.durationMs;
+      }
       if (run === 0 && !result.readSeed && result.status !== 'failed') t.seedIndependent = true;
       if (result.status === 'passed' || result.status === 'skipped') t.passed++;
       else t.failed.push(recordFailure(o, t.test, run, seed, result, traceDir));

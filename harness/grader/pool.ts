@@ -4,7 +4,7 @@
  * A run that does not answer within its budget, or whose worker dies (a crash, running out of memory, an
  * exit inside the test), is a failure of that run; its worker's whole process group is killed and a new
  * worker takes its place, so grading goes on. A worker is also replaced after many runs or when its memory
- * grows past a limit, so one leaky test cannot starve the rest.
+ * grows past a limit (50 runs, 700 MB), so one leaky test cannot starve the rest.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -19,9 +19,9 @@ export interface PoolOptions {
   impl: string;
   /** Repository root: the workers' working directory. */
   root: string;
-  /** Replace a worker after this many runs (default 200). */
+  /** Replace a worker after this many runs (default 50). */
   maxRunsPerWorker?: number;
-  /** Replace a worker whose peak memory passed this many bytes (default 1.5 GB). */
+  /** Replace a worker whose peak memory passed this many bytes (default 700 MB). */
   maxRssBytes?: number;
 }
 
@@ -161,7 +161,9 @@ export class WorkerPool {
     slot.runs++;
     slot.rss = Math.max(slot.rss, result.maxRssBytes);
     this.peakRssBytes = Math.max(this.peakRssBytes, slot.rss);
-    const worn = slot.runs >= (this.options.maxRunsPerWorker ?? 200) || slot.rss >= (this.options.maxRssBytes ?? 1.5e9);
+    // A worker's memory creeps up run after run (each run's test file is a new module instance, and the
+    // engines' native memory is slow to return): a fresh worker costs a second or two.
+    const worn = slot.runs >= (this.options.maxRunsPerWorker ?? 50) || slot.rss >= (this.options.maxRssBytes ?? 700e6);
     if (workerLost || worn) slot = this.replace(slot);
     slot.busy = false;
     return result;

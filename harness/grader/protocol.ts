@@ -41,6 +41,8 @@ export interface RunResult {
   /** From the simulation's report, for simulated tests. */
   readonly traceHash?: string;
   readonly virtualMs?: number;
+  /** Events the simulation ran (passed simulated runs). */
+  readonly events?: number;
   /** The worker's peak resident memory so far. */
   readonly maxRssBytes: number;
 }

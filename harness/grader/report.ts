@@ -46,6 +46,8 @@ export interface GradeReport {
   /** Stopped before every planned run was done (Ctrl-C, UNTIL_FAIL, time budget). */
   stoppedEarly: boolean;
   peakWorkerRssBytes: number;
+  /** Simulation events per second of a worker's run time (passed simulated runs), or null if none ran. */
+  simEventsPerSecond: number | null;
   score: { earned: number; possible: number };
   totals: { tests: number; runs: number; failures: number };
   tests: ReportTest[];
@@ -105,6 +107,7 @@ export function buildReport(state: GradeState, meta: ReportMeta, finishedAt: num
     wallSeconds: round((finishedAt - state.startedAt) / 1000, 1),
     stoppedEarly: state.stoppedEarly,
     peakWorkerRssBytes: state.peakRssBytes,
+    simEventsPerSecond: state.simWallMs > 0 ? Math.round((state.simEvents / state.simWallMs) * 1000) : null,
     score: { earned: tests.reduce((a, t) => a + t.earned, 0), possible: tests.reduce((a, t) => a + t.points, 0) },
     totals: { tests: tests.length, runs: tests.reduce((a, t) => a + t.runs, 0), failures: tests.reduce((a, t) => a + t.failures, 0) },
     tests,

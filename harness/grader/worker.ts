@@ -101,9 +101,9 @@ function describeError(err: unknown): string {
  * What the simulation reported: "[sim] X: passed; seed 5, trace hash abcd, 12 events, 3400 virtual ms" in the
  * output of a passed run, "trace hash:  abcd  (at virtual time 1246 ms)" in the error of a failed one.
  */
-function simFacts(output: string): { traceHash?: string; virtualMs?: number } {
-  const passed = /trace hash ([0-9a-f]+), \d+ events, (\d+) virtual ms/.exec(output);
-  if (passed) return { traceHash: passed[1], virtualMs: Number(passed[2]) };
+function simFacts(output: string): { traceHash?: string; virtualMs?: number; events?: number } {
+  const passed = /trace hash ([0-9a-f]+), (\d+) events, (\d+) virtual ms/.exec(output);
+  if (passed) return { traceHash: passed[1], events: Number(passed[2]), virtualMs: Number(passed[3]) };
   const failed = /trace hash:\s+([0-9a-f]+)\s+\(at virtual time (\d+) ms\)/.exec(output);
   if (failed) return { traceHash: failed[1], virtualMs: Number(failed[2]) };
   return {};
