@@ -17,14 +17,16 @@
  * them again; then check each client's appends (all present, once, in order) and delete its keys; with
  * maxraftlog, check that no store keeps more than 2 * maxraftlog entries of any region's log
  * (applied index - truncated index); with confchange or split, check every store's invariants (region map,
- * range index, what destroyed peers left on disk: see invariants.ts); with split, check that the first
- * region was split.
+ * range index, what destroyed peers left on disk: see invariants.ts). With split, once the network is healed
+ * and before the checks delete the keys, the first region must be split as soon as it holds more than
+ * regionMaxSize bytes (waitForFirstSplit).
  *
  * Randomness (clients' choices, partitions, chaos timing) comes from the seed; the test prints its seed and
  * trace hash. With SWARM=1 the fault parameters (drop rate, latencies, partition length, down time, log
  * limit, client count, split sizes) are drawn from the seed too, within the scenario's bounds (swarm.ts).
  */
 import { expect } from 'vitest';
+import type { metapb } from '#proto';
 import { testConfig, type RaftstoreConfig } from '@impl/kv/raftstore/config.ts';
 import { findPeerOnStore } from '@impl/kv/raftstore/region-util.ts';
 import { bytes, text } from './keys.ts';
@@ -32,6 +34,7 @@ import { ClusterCheckError } from './errors.ts';
 import type { Cluster } from './cluster.ts';
 import { runClusterTest } from './run-cluster-test.ts';
 import { checkStoreInvariants } from './invariants.ts';
+import { checkRegionSplit } from '@impl/kv/raftstore/split-check.ts';
 import { randomSplit, testSeed, type FilterHandle, type Sim, type SimTestOptions, type SimTestResult } from '../sim/index.ts';
 import { describeSwarm, drawSwarm, swarmEnabled, type SwarmParameters } from './swarm.ts';
 
@@ -181,6 +184,8 @@ async function genericBody(
       for (const id of cluster.storeIds()) await cluster.startStore(id);
     }
 
+    if (o.split) await waitForFirstSplit(cluster, sim, cluster.config.regionMaxSize, cluster.config.regionSplitSize);
+
     // Check each client's appends, then delete its keys. The clients' keys are disjoint, so this runs as one
     // actor per client (TinyKV does it one client after another; the order cannot matter).
     const checkers = counts.map((j, cli) =>
@@ -199,13 +204,50 @@ async function genericBody(
     }
 
     if (o.confchange || o.split) await checkStoreInvariants(cluster);
-
-    if (o.split) {
-      const first = await cluster.getRegion(new Uint8Array(0));
-      if (first.endKey.length === 0) throw new ClusterCheckError('the region was not split: the first region still covers every key');
-    }
   }
   return report;
+}
+
+/**
+ * The first region must be split once it holds more than `maxSize` bytes. TinyKV checks, after every round,
+ * that it is split; but under partitions every election timeout a correct cluster, with no pre-vote, can
+ * stay without a leader for most of a round (candidates with short logs keep raising the term; the ones
+ * that could win keep losing their elections to them), and then the region never grew while it had a leader
+ * to split it. So the check runs with the network healed and the clients' keys still there: the region
+ * must be split within 20 virtual seconds, unless it holds no more than `maxSize` bytes (measured on a
+ * store that has it, as the split checker measures it).
+ */
+async function waitForFirstSplit(cluster: Cluster, sim: Sim, maxSize: number, splitSize: number): Promise<void> {
+  const deadline = sim.now() + 20_000;
+  for (;;) {
+    const first = await cluster.getRegion(new Uint8Array(0));
+    if (first.endKey.length > 0) return;
+    const size = await measureRegion(cluster, first, maxSize, splitSize);
+    if (size !== undefined && size <= maxSize) return;
+    if (sim.now() >= deadline) {
+      throw new ClusterCheckError(
+        `the region was not split: the first region still covers every key and holds ${size ?? '?'} bytes (more than ${maxSize}) 20 s after the round`,
+      );
+    }
+    await sim.sleep(100);
+  }
+}
+
+/** The size of `region` as a store that has it measures it (the scheduler's leader's store if up). */
+async function measureRegion(cluster: Cluster, region: metapb.Region, maxSize: number, splitSize: number): Promise<number | undefined> {
+  const leader = await cluster.leaderOfRegion(region.id);
+  const candidates = leader !== undefined ? [leader.storeId, ...cluster.storeIds()] : cluster.storeIds();
+  for (const id of candidates) {
+    const engines = cluster.isUp(id) ? cluster.engines(id) : undefined;
+    if (engines === undefined || findPeerOnStore(region, id) === undefined) continue;
+    const view = engines.kv.snapshot();
+    try {
+      return (await checkRegionSplit(view, region, maxSize, splitSize)).size;
+    } finally {
+      await view.close();
+    }
+  }
+  return undefined;
 }
 
 /** Key of client `cli`'s `j`-th value. */
