@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { CollectedTest, RunRequest, RunResult, WorkerReply } from './protocol.ts';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.ts');
+/** Heap limit of a worker (MB): the heaviest runs (ManyClients scenarios) need about 450. */
+const WORKER_HEAP_MB = 768;
 
 export interface PoolOptions {
   jobs: number;
@@ -52,7 +54,8 @@ export class WorkerPool {
   private spawn(): Slot {
     const child = fork(WORKER, [], {
       cwd: this.options.root,
-      execArgv: ['--import', 'tsx'],
+      // A bounded heap: V8 otherwise lets a worker's heap grow far past what a run needs before it collects.
+      execArgv: ['--import', 'tsx', `--max-old-space-size=${WORKER_HEAP_MB}`],
       env: { ...process.env, IMPL: this.options.impl, FORCE_COLOR: '0' },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       // Its own process group: a timeout kills the worker and whatever it started.
