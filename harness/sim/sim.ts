@@ -109,9 +109,10 @@ export class Sim {
     this.loop.checkCaller(what);
   }
 
-  /** Flush and close the trace file (the hash and recent records stay available). */
+  /** The run is over: flush and close the trace file (the hash and recent records stay available). */
   close(): void {
     this.trace.close();
+    this.loop.close();
   }
 
   // ---------------------------------------------------------------------------------------------------
