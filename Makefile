@@ -26,7 +26,7 @@ endif
 STAGE_TARGETS := project1 project2a project2aa project2ab project2ac project2b project2c \
 	project3a project3b project3c project4a project4b project4c
 
-.PHONY: help test typecheck labs labs-check integrity ui bench bugzoo grade $(STAGE_TARGETS)
+.PHONY: help test typecheck labs labs-check integrity ui bench bugzoo power grade $(STAGE_TARGETS)
 
 help:
 	@echo "TinyKV-TS targets:"
@@ -54,6 +54,8 @@ help:
 	@echo "  make typecheck       tsc --noEmit over the whole project"
 	@echo "  make bench           benchmarks (timing figures)"
 	@echo "  make bugzoo          prove the suites catch each known student bug (BUG=<n> for one)"
+	@echo "  make power BUG=42    measure a zoo bug's failure rate per run of its suite (RUNS=100, SWARM=off|on|both,"
+	@echo "                       RUN=<regex>, RECORD=1 keeps it in bugs.json); make power GUIDE=1 rewrites GUIDE's table"
 	@echo "Variables: IMPL=<dir> (e.g. IMPL=reference), RUN=<test name regex>, SEED=<n>"
 
 test:
@@ -86,3 +88,7 @@ bench:
 
 bugzoo:
 	@$(TSX) harness/bugzoo/run.ts $(if $(BUG),--bug $(BUG))
+
+power:
+	@$(TSX) harness/bugzoo/power.ts $(if $(BUG),--bug $(BUG)) $(if $(RUNS),--runs $(RUNS)) $(if $(JOBS),--jobs $(JOBS)) \
+		$(if $(SEED),--seed $(SEED)) $(if $(SWARM),--swarm $(SWARM)) $(if $(RUN),--run '$(RUN)') $(if $(RECORD),--record) $(if $(GUIDE),--guide)

@@ -10,12 +10,20 @@
  * at the first run that catches it unless --all-runs), and report whether it was caught and by which tests.
  * A baseline run on the unpatched reference comes first: a test that already fails there proves nothing and
  * is not counted. Exit code 1 when any bug escapes (or the baseline fails), 0 otherwise.
+ *
+ * A rare bug (its measured plain rate in bugs.json is below 1: one run of the suite usually passes) is
+ * graded instead, as `make grade` would: its stage's tests on fresh seeds, up to the RUNS that catch it in
+ * 99% of gradings (or --runs, if larger), stopping at the first failure.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { grade } from '../grader/grade.ts';
+import { selectStages } from '../grader/plan.ts';
+import { failingSuiteRuns, runsFor99 } from './power.ts';
 import {
-  type Bug, BugZooError, applyPatch, loadBugs, makeReferenceCopy, patchPath, removeCopy, repoRoot,
+  type Bug, BugZooError, applyPatch, loadBugs, makeReferenceCopy, patchPath, plainRate, removeCopy, repoRoot,
 } from './zoo.ts';
 
 interface Options {
@@ -203,6 +211,11 @@ async function main(): Promise<number> {
     };
     try {
       applyPatch(patchPath(bug), dir);
+      const rate = plainRate(bug);
+      if (rate !== undefined && rate < 1) {
+        await gradeRareBug(bug, rate, path.join(dir, 'reference'), opts, result);
+        continue;
+      }
       for (let k = 1; k <= opts.runs; k++) {
         const run = await runSuites(bug.suites, path.join(dir, 'reference'), k, opts.timeoutSeconds, dir);
         result.runsDone = k;
@@ -229,15 +242,49 @@ async function main(): Promise<number> {
     } finally {
       if (opts.keep) console.log(`  (kept ${dir})`);
       else removeCopy(dir);
+      results.push(result);
+      printBug(bug, result);
     }
-    results.push(result);
-    printBug(bug, result);
   }
 
   printTable(results);
   if (opts.jsonOut) fs.writeFileSync(opts.jsonOut, JSON.stringify({ runs: opts.runs, results }, null, 2));
   const escaped = results.filter((r) => !r.caught);
   return escaped.length > 0 ? 1 : 0;
+}
+
+/**
+ * Grades a rare bug's patched copy with fresh seeds until a run fails, up to the runs that catch it in 99% of
+ * gradings. A hung run is a failure here too (the grader stops it at its time budget).
+ */
+async function gradeRareBug(bug: Bug, rate: number, implDir: string, opts: Options, result: BugResult): Promise<void> {
+  const runs = Math.max(opts.runs, runsFor99(rate) ?? 1);
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bugzoo-grade-'));
+  console.log(`bug ${bug.slug}: rare (measured rate ${(rate * 100).toFixed(1)}% per run): grading up to ${runs} runs of stage ${bug.stage}`);
+  try {
+    const state = await grade({
+      root: repoRoot,
+      stages: selectStages(repoRoot, bug.stage),
+      implLabel: implDir,
+      implDir,
+      runs,
+      jobs: os.availableParallelism(),
+      baseSeed: 1,
+      swarm: false,
+      untilFail: !opts.allRuns,
+      outDir,
+    });
+    const failing = failingSuiteRuns(state, runs);
+    result.runsDone = Math.max(...state.tests.map((t) => t.done));
+    result.runsCatching = failing.size;
+    result.caught = failing.size > 0;
+    if (result.caught) result.firstCatchingRun = Math.min(...failing) + 1;
+    for (const t of state.tests) {
+      for (const f of t.failed.slice(0, 1)) result.failedTests.push(`${t.test.key} (seed ${f.seed}: ${f.summary})`);
+    }
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
 }
 
 function printBug(bug: Bug, r: BugResult): void {

@@ -15,6 +15,25 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const zooDir = path.join(repoRoot, 'harness', 'bugzoo');
+export const BUGS_FILE = path.join(zooDir, 'bugs.json');
+
+/**
+ * One measurement of how often a patch makes a run of its stage's suite fail (harness/bugzoo/power.ts).
+ * A bug whose plain rate is below 1 is rare: the runner grades it with enough seeded runs (see run.ts).
+ */
+export interface Measurement {
+  swarm: boolean;
+  /** Runs of the suite (each test once, each on its own seed) and how many of them failed. */
+  suiteRuns: number;
+  failingRuns: number;
+  rate: number;
+  /** The first failing run (1-based), or null if none failed. */
+  firstFailure: number | null;
+  seedBase: number;
+  /** The RUN pattern, when only part of the suite was graded. */
+  run?: string;
+  date: string;
+}
 
 export interface Bug {
   /** The number of the bug in the catalogue of known student bugs (GUIDE.md); variants of one bug share it. */
@@ -28,6 +47,8 @@ export interface Bug {
   suites: string[];
   /** The patch file, relative to harness/bugzoo/. */
   patch: string;
+  /** Measured failure rates (plain and swarm), if any. */
+  measured?: Measurement[];
 }
 
 export class BugZooError extends Error {
@@ -38,7 +59,7 @@ export class BugZooError extends Error {
 }
 
 /** Reads and checks harness/bugzoo/bugs.json. */
-export function loadBugs(file = path.join(zooDir, 'bugs.json')): Bug[] {
+export function loadBugs(file = BUGS_FILE): Bug[] {
   const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
   if (!Array.isArray(raw)) throw new BugZooError(`${file}: expected a JSON array of bugs`);
   const seen = new Set<string>();
@@ -54,8 +75,24 @@ export function loadBugs(file = path.join(zooDir, 'bugs.json')): Bug[] {
     if (!Array.isArray(b.suites) || b.suites.length === 0 || b.suites.some((s) => typeof s !== 'string')) {
       throw new BugZooError(`${where}: suites must be a non-empty list of paths`);
     }
+    if (b.measured !== undefined) checkMeasurements(b.measured, where);
     return b as Bug;
   });
+}
+
+function checkMeasurements(measured: unknown, where: string): void {
+  if (!Array.isArray(measured)) throw new BugZooError(`${where}: measured must be a list`);
+  for (const m of measured as Partial<Measurement>[]) {
+    const ok = typeof m.swarm === 'boolean' && Number.isInteger(m.suiteRuns) && m.suiteRuns! > 0 &&
+      Number.isInteger(m.failingRuns) && m.failingRuns! >= 0 && m.failingRuns! <= m.suiteRuns! &&
+      typeof m.rate === 'number' && Math.abs(m.rate - m.failingRuns! / m.suiteRuns!) < 1e-9;
+    if (!ok) throw new BugZooError(`${where}: a measurement needs swarm, suiteRuns > 0, 0 <= failingRuns <= suiteRuns and rate = failingRuns / suiteRuns`);
+  }
+}
+
+/** The bug's measured plain failure rate per suite run, if it was measured. */
+export function plainRate(bug: Bug): number | undefined {
+  return bug.measured?.find((m) => !m.swarm)?.rate;
 }
 
 export function patchPath(bug: Bug): string {
