@@ -112,6 +112,7 @@ const LINKED_ENTRIES = ['proto', 'node_modules'];
  * Returns the directory; the implementation to test is `<dir>/reference`.
  */
 export function makeReferenceCopy(label: string): string {
+  removeStaleCopies();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bugzoo-${label}-`));
   fs.cpSync(path.join(repoRoot, 'reference'), path.join(dir, 'reference'), { recursive: true });
   for (const name of COPIED_ENTRIES) {
@@ -123,6 +124,23 @@ export function makeReferenceCopy(label: string): string {
     if (fs.existsSync(target)) fs.symlinkSync(target, path.join(dir, name));
   }
   return dir;
+}
+
+/** A copy older than this was left by a run that was killed (a run removes its copies when it ends). */
+const STALE_COPY_MS = 24 * 60 * 60 * 1000;
+
+/** Deletes the copies that killed runs left in the temporary directory. */
+function removeStaleCopies(now = Date.now()): void {
+  const tmp = os.tmpdir();
+  for (const name of fs.readdirSync(tmp)) {
+    if (!name.startsWith('bugzoo-')) continue;
+    const full = path.join(tmp, name);
+    try {
+      if (now - fs.lstatSync(full).mtimeMs > STALE_COPY_MS) fs.rmSync(full, { recursive: true, force: true });
+    } catch {
+      // Another run removed it meanwhile.
+    }
+  }
 }
 
 export function removeCopy(dir: string): void {
