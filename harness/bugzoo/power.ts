@@ -69,7 +69,7 @@ export interface MeasureOptions {
 /** Grades a patched copy of reference/ and turns the grading into the patch's failure rate. */
 export async function measure(bug: Bug, o: MeasureOptions): Promise<Measurement> {
   const copy = makeReferenceCopy(`power-${bug.slug}`);
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'power-grade-'));
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bugzoo-power-grade-'));
   try {
     applyPatch(patchPath(bug), copy);
     const implDir = path.join(copy, 'reference');
