@@ -13,7 +13,8 @@
  * suite is a lower bound of the whole suite's, so the RUNS it gives are on the safe side.
  *
  * Run r of the suite fails when run r of any test fails. A test that never reads its seed runs once; if it
- * fails, every run of the suite fails. From the measured rate p, runs to the first failure follow a
+ * fails, every run of the suite fails. Once run r of one test has failed, run r of the other tests is skipped
+ * (it cannot change the verdict of run r of the suite): a bug that fails most runs is measured quickly. From the measured rate p, runs to the first failure follow a
  * geometric law: median ceil(ln 0.5 / ln(1 - p)); RUNS for 99%: ceil(ln 0.01 / ln(1 - p)).
  */
 import fs from 'node:fs';
@@ -85,12 +86,14 @@ export async function measure(bug: Bug, o: MeasureOptions): Promise<Measurement>
       baseSeed: o.seedBase,
       swarm: o.swarm,
       untilFail: false,
+      skipFailedSuiteRuns: true,
       outDir,
       onRun: (s) => {
         finished++;
         if (finished % 50 === 0) {
           const total = s.tests.reduce((n, t) => n + (t.seedIndependent ? 1 : t.planned), 0);
-          o.onProgress?.(`${bug.slug}${o.swarm ? ' (swarm)' : ''}: ${finished}/${total} runs`);
+          const skipped = s.tests.reduce((n, t) => n + t.skipped, 0);
+          o.onProgress?.(`${bug.slug}${o.swarm ? ' (swarm)' : ''}: ${finished}/${total} runs (${skipped} skipped: their suite run had failed)`);
         }
       },
     });

@@ -34,6 +34,11 @@ export interface GradeOptions {
   baseSeed: number;
   swarm: boolean;
   untilFail: boolean;
+  /**
+   * Measuring a failure rate per run of the whole suite (harness/bugzoo/power.ts): once run r of one test has
+   * failed, run r of the suite has failed, so run r of the other tests is skipped (it could not change that).
+   */
+  skipFailedSuiteRuns?: boolean;
   /** The grade directory: failed runs keep their log and trace here. */
   outDir: string;
   /** Called after every finished run (progress display). */
@@ -61,6 +66,8 @@ export interface TestState {
   planned: number;
   started: number;
   done: number;
+  /** Runs not started because their run of the suite had already failed (skipFailedSuiteRuns). */
+  skipped: number;
   passed: number;
   failed: FailedRun[];
   /** The first run showed the test never reads its seed: it runs once. */
@@ -89,7 +96,7 @@ async function discover(pool: WorkerPool, o: GradeOptions): Promise<TestState[]>
         if (t.mode === 'skip' || t.mode === 'todo') continue;
         const test = gradedTest(file, t.names, stage.id);
         if (!matchesRun(test, o.run)) continue;
-        states.push({ test, planned: o.timeBudgetMs === undefined ? o.runs : Infinity, started: 0, done: 0, passed: 0, failed: [], seedIndependent: false, wallMs: [], virtualMs: [] });
+        states.push({ test, planned: o.timeBudgetMs === undefined ? o.runs : Infinity, started: 0, done: 0, skipped: 0, passed: 0, failed: [], seedIndependent: false, wallMs: [], virtualMs: [] });
       }
     }
   }
@@ -117,8 +124,19 @@ export async function grade(o: GradeOptions): Promise<GradeState> {
     const traceDir = path.join(o.outDir, 'traces');
 
     /** The next run to start, in round-robin order, or undefined if none may start now. */
+    const failedSuiteRuns = new Set<number>();
+    const skipDecidedRuns = (): void => {
+      if (!o.skipFailedSuiteRuns) return;
+      for (const t of tests) {
+        while (t.started < t.planned && failedSuiteRuns.has(t.started) && !(t.seedIndependent || (t.started === 0 && t.done === 0))) {
+          t.started++;
+          t.skipped++;
+        }
+      }
+    };
     const nextRun = (): TestState | undefined => {
       if (stop.requested || (o.untilFail && tests.some((t) => t.failed.length > 0))) return undefined;
+      skipDecidedRuns();
       // The round: the fewest runs started among the tests that may still run.
       const open = tests.filter((t) => t.started < t.planned && !(t.seedIndependent && t.started >= 1));
       const round = Math.min(...open.map((t) => t.started));
@@ -154,7 +172,10 @@ export async function grade(o: GradeOptions): Promise<GradeState> {
       }
       if (run === 0 && !result.readSeed && result.status !== 'failed') t.seedIndependent = true;
       if (result.status === 'passed' || result.status === 'skipped') t.passed++;
-      else t.failed.push(recordFailure(o, t.test, run, seed, result, traceDir));
+      else {
+        t.failed.push(recordFailure(o, t.test, run, seed, result, traceDir));
+        failedSuiteRuns.add(run);
+      }
       o.onRun?.(state, t, result);
     };
 
@@ -184,7 +205,7 @@ export async function grade(o: GradeOptions): Promise<GradeState> {
       }, 200);
       pump();
     });
-    state.stoppedEarly = stop.requested || tests.some((t) => t.done < t.planned && t.planned !== Infinity && !t.seedIndependent);
+    state.stoppedEarly = stop.requested || tests.some((t) => t.done + t.skipped < t.planned && t.planned !== Infinity && !t.seedIndependent);
     return state;
   } finally {
     pool.close();

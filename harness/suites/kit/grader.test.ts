@@ -1,7 +1,7 @@
 /**
  * The grader, graded: on a stubbed lab the score is 0; on the reference every run passes (and a test that
  * never reads its seed runs once); on a bug zoo patch it reports failures whose printed replay command
- * reproduces the same failure and trace hash; a hung run is killed and reported and grading goes on; the
+ * reproduces the same failure and trace hash; measuring power, it skips runs that cannot change a suite run's verdict; a hung run is killed and reported and grading goes on; the
  * JSON report validates against its schema, the JUnit XML names the failures, and the HTML page renders in
  * a real headless browser (Debian's chromium).
  */
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyPatch, loadBugs, makeReferenceCopy, patchPath, removeCopy } from '../../bugzoo/zoo.ts';
+import { failingSuiteRuns } from '../../bugzoo/power.ts';
 import { grade, type GradeOptions } from '../../grader/grade.ts';
 import { selectStages } from '../../grader/plan.ts';
 import { reportHtml } from '../../grader/report-html.ts';
@@ -71,6 +72,19 @@ describe('kit: grader', () => {
     const xml = junitXml(report);
     expect(xml).toContain('<testcase classname="harness/suites/1/raw-api.test.ts" name="Project 1: raw API &gt; TestRawGet1"');
     expect((xml.match(/<failure /g) ?? []).length).toBe(2);
+  });
+
+  it('measuring power, skips the runs whose run of the suite has already failed; the failing suite runs stay the same', async () => {
+    const outDir = fs.mkdtempSync(path.join(scratch, 'grade-'));
+    // Both tests fail every run on the stubs. One job runs them in turn: run 0 of each (a first run is never
+    // skipped: it shows whether the test reads its seed), then runs 1 and 2 of the first only.
+    const state = await grade({
+      root: ROOT, stages: selectStages(ROOT, '1'), implLabel: 'labs/1', implDir: path.join(ROOT, 'labs/1'), runs: 3, jobs: 1,
+      baseSeed: 1, swarm: false, untilFail: false, skipFailedSuiteRuns: true, run: /TestRawGet1$|TestRawPut1$/, outDir,
+    });
+    expect([...failingSuiteRuns(state, 3)].sort()).toEqual([0, 1, 2]);
+    expect(state.tests.map((t) => [t.done, t.skipped])).toEqual([[3, 0], [1, 2]]);
+    expect(state.stoppedEarly).toBe(false);
   });
 
   it('passes every run of the reference; a test that never reads its seed runs once', async () => {
