@@ -4,7 +4,8 @@
  *   .tmp/traces/   the full trace of each FAILED simulated test (passing tests keep nothing);
  *                  the newest 30 files are kept, at most 200 MB in all;
  *   .tmp/grades/   one directory per grading (reports, and the log and trace of each failed run);
- *                  the newest 10 are kept.
+ *                  the newest 10 are kept, at most 500 MB in all besides the newest (a grading of a
+ *                  buggy lab keeps up to 30 failure traces of several MB each).
  *
  * Pruning happens when something new is written there, so the directories never grow without bound.
  */
@@ -20,7 +21,7 @@ export interface RetentionRule {
 
 export const RETENTION = {
   traces: { keep: 30, maxBytes: 200 * 1024 * 1024 },
-  grades: { keep: 10 },
+  grades: { keep: 10, maxBytes: 500 * 1024 * 1024 },
 } as const satisfies Record<string, RetentionRule>;
 
 function sizeOf(entry: string): number {
