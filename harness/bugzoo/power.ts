@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { grade, type GradeState } from '../grader/grade.ts';
+import { grade, type GradeOptions, type GradeState } from '../grader/grade.ts';
 import { selectStages } from '../grader/plan.ts';
 import {
   applyPatch, BUGS_FILE, loadBugs, makeReferenceCopy, patchPath, removeCopy, repoRoot, type Bug, type Measurement,
@@ -67,14 +67,24 @@ export interface MeasureOptions {
   onProgress?: (line: string) => void;
 }
 
-/** Grades a patched copy of reference/ and turns the grading into the patch's failure rate. */
-export async function measure(bug: Bug, o: MeasureOptions): Promise<Measurement> {
-  const copy = makeReferenceCopy(`power-${bug.slug}`);
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bugzoo-power-grade-'));
+export interface SuiteRunsOptions {
+  runs: number;
+  jobs: number;
+  seedBase: number;
+  swarm: boolean;
+  run?: RegExp;
+  /** Stop at the first failing run (the zoo runner); otherwise every suite run gets a verdict (a rate). */
+  untilFail: boolean;
+  onRun?: GradeOptions['onRun'];
+}
+
+/**
+ * Grades a patched implementation on its bug's stage, as `make grade` would (failed runs keep their files in a
+ * temporary grade directory, removed afterwards), and returns the grading and the runs of the suite that failed.
+ */
+export async function gradeSuiteRuns(bug: Bug, implDir: string, o: SuiteRunsOptions): Promise<{ state: GradeState; failing: Set<number> }> {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bugzoo-grade-'));
   try {
-    applyPatch(patchPath(bug), copy);
-    const implDir = path.join(copy, 'reference');
-    let finished = 0;
     const state = await grade({
       root: repoRoot,
       stages: selectStages(repoRoot, bug.stage),
@@ -82,12 +92,33 @@ export async function measure(bug: Bug, o: MeasureOptions): Promise<Measurement>
       implDir,
       runs: o.runs,
       jobs: o.jobs,
-      run: o.run === undefined ? undefined : new RegExp(o.run),
+      run: o.run,
       baseSeed: o.seedBase,
       swarm: o.swarm,
-      untilFail: false,
-      skipFailedSuiteRuns: true,
+      untilFail: o.untilFail,
+      skipFailedSuiteRuns: !o.untilFail,
       outDir,
+      onRun: o.onRun,
+    });
+    return { state, failing: failingSuiteRuns(state, o.runs) };
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+/** Grades a patched copy of reference/ and turns the grading into the patch's failure rate. */
+export async function measure(bug: Bug, o: MeasureOptions): Promise<Measurement> {
+  const copy = makeReferenceCopy(`power-${bug.slug}`);
+  try {
+    applyPatch(patchPath(bug), copy);
+    let finished = 0;
+    const { failing } = await gradeSuiteRuns(bug, path.join(copy, 'reference'), {
+      runs: o.runs,
+      jobs: o.jobs,
+      seedBase: o.seedBase,
+      swarm: o.swarm,
+      run: o.run === undefined ? undefined : new RegExp(o.run),
+      untilFail: false,
       onRun: (s) => {
         finished++;
         if (finished % 50 === 0) {
@@ -97,7 +128,6 @@ export async function measure(bug: Bug, o: MeasureOptions): Promise<Measurement>
         }
       },
     });
-    const failing = failingSuiteRuns(state, o.runs);
     const first = failing.size === 0 ? null : Math.min(...failing) + 1;
     return {
       swarm: o.swarm,
@@ -111,7 +141,6 @@ export async function measure(bug: Bug, o: MeasureOptions): Promise<Measurement>
     };
   } finally {
     removeCopy(copy);
-    fs.rmSync(outDir, { recursive: true, force: true });
   }
 }
 

@@ -19,9 +19,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { grade } from '../grader/grade.ts';
-import { selectStages } from '../grader/plan.ts';
-import { failingSuiteRuns, runsFor99 } from './power.ts';
+import { gradeSuiteRuns, runsFor99 } from './power.ts';
 import {
   type Bug, BugZooError, applyPatch, loadBugs, makeReferenceCopy, patchPath, plainRate, removeCopy, repoRoot,
 } from './zoo.ts';
@@ -259,31 +257,16 @@ async function main(): Promise<number> {
  */
 async function gradeRareBug(bug: Bug, rate: number, implDir: string, opts: Options, result: BugResult): Promise<void> {
   const runs = Math.max(opts.runs, runsFor99(rate) ?? 1);
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bugzoo-grade-'));
   console.log(`bug ${bug.slug}: rare (measured rate ${(rate * 100).toFixed(1)}% per run): grading up to ${runs} runs of stage ${bug.stage}`);
-  try {
-    const state = await grade({
-      root: repoRoot,
-      stages: selectStages(repoRoot, bug.stage),
-      implLabel: implDir,
-      implDir,
-      runs,
-      jobs: os.availableParallelism(),
-      baseSeed: 1,
-      swarm: false,
-      untilFail: !opts.allRuns,
-      outDir,
-    });
-    const failing = failingSuiteRuns(state, runs);
-    result.runsDone = Math.max(...state.tests.map((t) => t.done));
-    result.runsCatching = failing.size;
-    result.caught = failing.size > 0;
-    if (result.caught) result.firstCatchingRun = Math.min(...failing) + 1;
-    for (const t of state.tests) {
-      for (const f of t.failed.slice(0, 1)) result.failedTests.push(`${t.test.key} (seed ${f.seed}: ${f.summary})`);
-    }
-  } finally {
-    fs.rmSync(outDir, { recursive: true, force: true });
+  const { state, failing } = await gradeSuiteRuns(bug, implDir, {
+    runs, jobs: os.availableParallelism(), seedBase: 1, swarm: false, untilFail: !opts.allRuns,
+  });
+  result.runsDone = Math.max(...state.tests.map((t) => t.done + t.skipped));
+  result.runsCatching = failing.size;
+  result.caught = failing.size > 0;
+  if (result.caught) result.firstCatchingRun = Math.min(...failing) + 1;
+  for (const t of state.tests) {
+    for (const f of t.failed.slice(0, 1)) result.failedTests.push(`${t.test.key} (seed ${f.seed}: ${f.summary})`);
   }
 }
 
