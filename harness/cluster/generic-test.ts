@@ -14,9 +14,9 @@
  *     operators, again and again;
  *   - split (3B): regions split when they pass 300 bytes (split size 200).
  * After each round: heal the network and wait an election timeout; with crash, stop every store and start
- * them again; then check each client's appends (all present, once, in order) and delete its keys; with
- * maxraftlog, check that no store keeps more than 2 * maxraftlog entries of any region's log
- * (applied index - truncated index); with confchange or split, check every store's invariants (region map,
+ * them again; then check each client's appends (all present, once, in order, and no key of an earlier round
+ * back from the dead) and delete its keys; with maxraftlog, check that no store keeps more than 2 * maxraftlog
+ * entries of any region's log (applied index - truncated index); with confchange or split, check every store's invariants (region map,
  * range index, what destroyed peers left on disk: see invariants.ts). With split, once the network is healed
  * and before the checks delete the keys, the first region must be split as soon as it holds more than
  * regionMaxSize bytes (waitForFirstSplit).
@@ -187,11 +187,13 @@ async function genericBody(
     if (o.split) await waitForFirstSplit(cluster, sim, cluster.config.regionMaxSize, cluster.config.regionSplitSize);
 
     // Check each client's appends, then delete its keys. The clients' keys are disjoint, so this runs as one
-    // actor per client (TinyKV does it one client after another; the order cannot matter).
+    // actor per client (TinyKV does it one client after another; the order cannot matter). The scan covers
+    // the client's whole key range, not only this round's keys: what an earlier round deleted must stay gone.
     const checkers = counts.map((j, cli) =>
       sim.spawnClient(`check${cli}`, async () => {
-        const values = await cluster.scan(bytes(clientKey(cli, 0)), bytes(clientKey(cli, j)));
-        checkClientAppends(cli, values.map(text).join(''), j);
+        const values = (await cluster.scan(bytes(clientKey(cli, 0)), bytes(clientKeysEnd(cli)))).map(text);
+        checkClientAppends(cli, values.join(''), j);
+        checkNothingResurrected(cli, values, j);
         for (let k = 0; k < j; k++) await cluster.mustDelete(bytes(clientKey(cli, k)));
       }),
     );
@@ -255,6 +257,11 @@ function clientKey(cli: number, j: number): string {
   return `${cli} ${String(j).padStart(8, '0')}`;
 }
 
+/** The end of client `cli`'s key range: every key "<cli> <digits>" sorts before it ("!" follows " "). */
+function clientKeysEnd(cli: number): string {
+  return `${cli}!`;
+}
+
 /** Value of client `cli`'s `j`-th append. */
 function clientValue(cli: number, j: number): string {
   return `x ${cli} ${j} y`;
@@ -280,6 +287,20 @@ async function appendClient(cluster: Cluster, sim: Sim, cli: number, state: Roun
     }
   }
   return j;
+}
+
+/**
+ * After the append-order check passed, `values` (everything in client `cli`'s key range) holds this round's
+ * `count` values and nothing else: a value beyond them belongs to a key an earlier round deleted (and saw
+ * deleted), so a delete was lost or an old value came back (from a snapshot, a stale log, a replay).
+ */
+function checkNothingResurrected(cli: number, values: string[], count: number): void {
+  if (values.length <= count) return;
+  const extra = values.slice(count);
+  const shown = extra.slice(0, 3).map((v) => JSON.stringify(v)).join(', ');
+  throw new ClusterCheckError(
+    `client ${cli}: ${extra.length} value(s) beyond this round's ${count} appends, on keys an earlier round deleted: ${shown}${extra.length > 3 ? ', ...' : ''}`,
+  );
 }
 
 /**
