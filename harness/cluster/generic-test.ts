@@ -16,8 +16,8 @@
  * After each round: heal the network and wait an election timeout; with crash, stop every store and start
  * them again; then check each client's appends (all present, once, in order, and no key of an earlier round
  * back from the dead) and delete its keys; with maxraftlog, check that no store keeps more than 2 * maxraftlog
- * entries of any region's log (applied index - truncated index); with confchange or split, check every store's invariants (region map,
- * range index, what destroyed peers left on disk: see invariants.ts). With split, once the network is healed
+ * entries of any region's log (applied index - truncated index); with confchange or split, check every
+ * store's invariants (region map, range index, what destroyed peers left on disk: see invariants.ts). With split, once the network is healed
  * and before the checks delete the keys, the first region must be split as soon as it holds more than
  * regionMaxSize bytes (waitForFirstSplit).
  *
@@ -294,7 +294,7 @@ async function appendClient(cluster: Cluster, sim: Sim, cli: number, state: Roun
  * `count` values and nothing else: a value beyond them belongs to a key an earlier round deleted (and saw
  * deleted), so a delete was lost or an old value came back (from a snapshot, a stale log, a replay).
  */
-function checkNothingResurrected(cli: number, values: string[], count: number): void {
+export function checkNothingResurrected(cli: number, values: string[], count: number): void {
   if (values.length <= count) return;
   const extra = values.slice(count);
   const shown = extra.slice(0, 3).map((v) => JSON.stringify(v)).join(', ');
@@ -307,7 +307,7 @@ function checkNothingResurrected(cli: number, values: string[], count: number): 
  * The append-order check (TinyKV's checkClntAppends): each of client `cli`'s `count` values is in `v`
  * exactly once, and they come in the order they were put.
  */
-function checkClientAppends(cli: number, v: string, count: number): void {
+export function checkClientAppends(cli: number, v: string, count: number): void {
   let lastOffset = -1;
   for (let j = 0; j < count; j++) {
     const wanted = clientValue(cli, j);
