@@ -17,9 +17,9 @@
  * them again; then check each client's appends (all present, once, in order, and no key of an earlier round
  * back from the dead) and delete its keys; with maxraftlog, check that no store keeps more than 2 * maxraftlog
  * entries of any region's log (applied index - truncated index); with confchange or split, check every
- * store's invariants (region map, range index, what destroyed peers left on disk: see invariants.ts). With split, once the network is healed
- * and before the checks delete the keys, the first region must be split as soon as it holds more than
- * regionMaxSize bytes (waitForFirstSplit).
+ * store's invariants (region map, range index, what destroyed peers left on disk: see invariants.ts). With
+ * split, once the network is healed and before the checks delete the keys, the first region must be split as
+ * soon as it holds more than regionMaxSize bytes (waitForFirstSplit).
  *
  * Randomness (clients' choices, partitions, chaos timing) comes from the seed; the test prints its seed and
  * trace hash. With SWARM=1 the fault parameters (drop rate, latencies, partition length, down time, log
