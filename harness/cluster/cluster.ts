@@ -33,6 +33,7 @@ import {
 } from '../sim/index.ts';
 import * as client from './client.ts';
 import { ClusterUsageError } from './errors.ts';
+import { installInvariantChecks, invariantsByDefault } from './invariant-checks.ts';
 import * as kv from './kv-requests.ts';
 import * as membership from './membership.ts';
 import { MockScheduler } from './mock-scheduler.ts';
@@ -61,6 +62,11 @@ export interface ClusterOptions {
   disk?: 'memory' | 'level';
   /** Cluster id written into each store's ident (default 0, as TinyKV's tests). */
   clusterId?: number;
+  /**
+   * Check the invariants (invariant-checks.ts) after every event and on every engine write, failing the run
+   * at the first violation (default: on, unless the environment sets SIM_CHECKS=off, to measure their cost).
+   */
+  invariants?: boolean;
 }
 
 /**
@@ -96,6 +102,7 @@ export class Cluster {
     // The order of the forks of the seed's random stream below (network, then clients) is part of the replay.
     this.network = createRaftNetwork(sim, { ...DEFAULT_NETWORK, ...options.network }, this.messageCounts);
     this.random = sim.forkRandom(0xc105);
+    const watchEngines = (options.invariants ?? invariantsByDefault()) ? installInvariantChecks(this) : undefined;
     this.stores = new ClusterStores(sim, {
       count: this.count,
       clusterId,
@@ -104,6 +111,7 @@ export class Cluster {
       scheduler: this.scheduler,
       baseDir: options.baseDir,
       disk: options.disk ?? defaultDisk(),
+      onEnginesOpened: watchEngines,
     });
   }
 

@@ -42,6 +42,8 @@ export interface StoresSetup {
   baseDir: string | undefined;
   /** Where the engines keep their bytes: the simulation's disk (in memory) or LevelDB files. */
   disk: 'memory' | 'level';
+  /** Sees each store's engines once they are open, before the store starts (the invariant checks). */
+  onEnginesOpened?: (storeId: number, engines: Engines) => void;
 }
 
 /** The disk a cluster uses when its options do not say: SIM_DISK=level, else the simulation's disk. */
@@ -173,6 +175,7 @@ export class ClusterStores {
   private async startInstance(id: number, rt: SimNodeRuntime): Promise<StoreInstance> {
     const engines = await openEngines(this.storeDir(id), this.engineOptions);
     try {
+      this.setup.onEnginesOpened?.(id, engines);
       const raftstore = await Raftstore.start({
         storeId: id,
         runtime: rt,

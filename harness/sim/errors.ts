@@ -81,6 +81,25 @@ export class SimTimeoutError extends SimError {
   }
 }
 
+/**
+ * An invariant checker found a state that must never exist (two leaders in one term, a committed entry
+ * that changed...). It is raised right after the event that produced the state.
+ */
+export class SimInvariantError extends SimError {
+  /** Which checker, e.g. "raft safety". */
+  readonly checker: string;
+
+  constructor(checker: string, violation: string, virtualTime: number, lastEvents: TraceRecord[]) {
+    super(
+      `Invariant violated (${checker}) at virtual time ${virtualTime} ms, right after this event: ${violation}` + tail(lastEvents),
+      virtualTime,
+      lastEvents,
+    );
+    this.name = 'SimInvariantError';
+    this.checker = checker;
+  }
+}
+
 /** An event handler (timer, message handler, posted job, background task, client actor) threw. */
 export class SimHandlerError extends SimError {
   /** Which event: kind, node and label, e.g. `recv on s2 (1->2 MsgAppend)`. */

@@ -62,8 +62,11 @@ export interface RunOptions {
   done: () => boolean;
   /** Virtual time the run may not go past. */
   deadline: number;
-  /** Runs after each event (the simulation wakes client actors whose condition now holds). */
-  afterEachEvent: () => void;
+  /**
+   * Runs after each event with the event that ran (the simulation wakes client actors whose condition now
+   * holds, and runs the invariant checks).
+   */
+  afterEachEvent: (event: SimEvent) => void;
   /** The error to throw when the run stops before `done` holds (the queue ran dry, or the deadline came). */
   onStop: (reason: 'deadline' | 'empty') => SimError | undefined;
 }
@@ -219,7 +222,7 @@ export class EventLoop {
         this.queue.pop();
         await this.execute(event);
         this.throwFault();
-        afterEachEvent();
+        afterEachEvent(event);
         this.throwFault();
         if (++this.eventsSinceYield >= 500) {
           // Let the real event loop breathe (I/O callbacks, the watchdog, the test runner); nothing of the

@@ -12,6 +12,7 @@ export type { DropRates } from './filters.ts';
 export {
   SimDeadlockError,
   SimHandlerError,
+  SimInvariantError,
   SimLivelockError,
   SimStrayContinuationError,
   SimStuckEventError,

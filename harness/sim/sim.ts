@@ -22,8 +22,8 @@
 import { checkDelay, type Job } from '@impl/runtime/runtime.ts';
 import { SeededRandom } from '@impl/util/prng.ts';
 import { SimClients, type ClientHandle, type WaitOptions } from './clients.ts';
-import { SimDeadlockError, SimTimeoutError } from './errors.ts';
-import { EventLoop } from './event-loop.ts';
+import { SimDeadlockError, SimInvariantError, SimTimeoutError } from './errors.ts';
+import { EventLoop, type SimEvent } from './event-loop.ts';
 import { SimNodes, type NodeSpec, type SimNode } from './nodes.ts';
 import { Trace, type TraceKind, type TraceRecord } from './trace.ts';
 
@@ -52,6 +52,7 @@ export class Sim {
   private readonly loop: EventLoop;
   private readonly nodes: SimNodes;
   private readonly clients: SimClients;
+  private readonly invariants: { name: string; check: (node: number | undefined) => string | undefined }[] = [];
 
   constructor(options: SimOptions) {
     if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffff_ffff) {
@@ -69,6 +70,31 @@ export class Sim {
     });
     this.nodes = new SimNodes(this.loop, (label) => this.root.fork(label));
     this.clients = new SimClients(this.loop);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Invariant checks
+
+  /**
+   * Check `invariant` after every event of the run: it gets the id of the node whose event just ran
+   * (undefined for a client actor's step) and returns what is wrong, or undefined. A violation fails the
+   * run at once with SimInvariantError, naming the checker and showing the events before it.
+   */
+  addInvariant(name: string, invariant: (node: number | undefined) => string | undefined): void {
+    this.invariants.push({ name, check: invariant });
+  }
+
+  private afterEvent(event: SimEvent): void {
+    const node = event.incarnation?.node.id;
+    for (const { name, check } of this.invariants) {
+      const violation = check(node);
+      if (violation !== undefined) {
+        // Periodic timers (ticks) crowd out what matters; the events before a violation are shown without them.
+        const recent = this.trace.last().filter((r) => r.k !== 'every');
+        throw new SimInvariantError(name, violation, this.now(), recent);
+      }
+    }
+    this.clients.checkConditions();
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -223,7 +249,7 @@ export class Sim {
     await this.loop.run({
       done: predicate,
       deadline,
-      afterEachEvent: () => this.clients.checkConditions(),
+      afterEachEvent: (event) => this.afterEvent(event),
       onStop: (reason) =>
         reason === 'deadline'
           ? new SimTimeoutError([label, ...this.clients.awaitedByClients()], options.maxVirtualMs, this.now(), this.trace.last())
@@ -238,7 +264,7 @@ export class Sim {
     await this.loop.run({
       done: () => false,
       deadline,
-      afterEachEvent: () => this.clients.checkConditions(),
+      afterEachEvent: (event) => this.afterEvent(event),
       onStop: () => undefined,
     });
     this.loop.advanceClockTo(deadline);

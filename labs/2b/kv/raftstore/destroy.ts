@@ -15,13 +15,13 @@
  * (router and region map) — once, and only if the store still maps the region to this very peer.
  */
 import { raft_serverpb, type metapb } from '#proto';
-import { cloneEpoch, clonePeer } from './region-util.ts';
+import { cloneEpoch, clonePeer, isEpochStale } from './region-util.ts';
 import { WriteBatch } from '../storage/engine.ts';
 import { regionNotFoundError } from './cmd-resp.ts';
 import type { StoreContext } from './context.ts';
 import type { Engines } from './engines.ts';
 import { applyStateKey, regionRaftRange } from './keys.ts';
-import { getRaftLocalState, writeRegionState } from './meta.ts';
+import { getRaftLocalState, getRegionLocalState, writeRegionState } from './meta.ts';
 import type { Peer } from './peer.ts';
 import { deleteRange } from './peer-storage.ts';
 
@@ -32,7 +32,19 @@ import { deleteRange } from './peer-storage.ts';
 export async function writeTombstone(ctx: StoreContext, peer: Peer, region: metapb.Region, kvWB: WriteBatch): Promise<void> {
   if (peer.isInitialized()) await deleteRange(ctx.engines.kv, kvWB, region.startKey, region.endKey);
   kvWB.deleteMeta(applyStateKey(region.id));
-  writeRegionState(kvWB, region, raft_serverpb.PeerState.Tombstone);
+  writeRegionState(kvWB, await newestKnownRegion(ctx, region), raft_serverpb.PeerState.Tombstone);
+}
+
+/**
+ * The region a tombstone should hold: `region`, unless the store already holds a tombstone of the region
+ * with a newer epoch. An empty peer (created by a message after an earlier peer of the region here was
+ * destroyed) knows nothing of the region, epoch 0; its tombstone must not replace the earlier one, which
+ * lets the store recognise messages from older members as stale.
+ */
+async function newestKnownRegion(ctx: StoreContext, region: metapb.Region): Promise<metapb.Region> {
+  const persisted = (await getRegionLocalState(ctx.engines.kv, region.id))?.region;
+  if (persisted !== undefined && isEpochStale(region.regionEpoch, persisted.regionEpoch)) return persisted;
+  return region;
 }
 
 /**

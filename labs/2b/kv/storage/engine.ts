@@ -52,6 +52,10 @@ const CF_RANGES: Record<ColumnFamily, KeyRange> = {
   write: keyRange('write/'),
 };
 const META_RANGE: KeyRange = keyRange('meta/');
+const FAMILY_RANGES: readonly [ColumnFamily | 'meta', KeyRange][] = [
+  ...(Object.entries(CF_RANGES) as [ColumnFamily, KeyRange][]),
+  ['meta', META_RANGE],
+];
 
 /**
  * Bytes a pair of family `cf` takes as stored: the family's prefix, the key and the value. Region sizes (the
@@ -80,6 +84,25 @@ function engineKey(range: KeyRange, key: Uint8Array): Buffer {
 /** A copy of `bytes` as a Buffer, so a batch keeps the value it was given even if the caller reuses its array. */
 function copyBytes(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes);
+}
+
+/** One change of a WriteBatch as contents() shows it: a put (with its value) or a delete. */
+export interface BatchChange {
+  family: ColumnFamily | 'meta';
+  key: Uint8Array;
+  /** The value put; undefined for a delete. */
+  value?: Uint8Array;
+}
+
+/** The family (or 'meta') of an engine key and the key inside it. */
+function splitEngineKey(engineKeyBytes: Buffer): { family: ColumnFamily | 'meta'; key: Uint8Array } {
+  for (const [family, range] of FAMILY_RANGES) {
+    if (engineKeyBytes.subarray(0, range.prefix.length).equals(range.prefix)) {
+      return { family, key: engineKeyBytes.subarray(range.prefix.length) };
+    }
+  }
+  // Every key a batch holds was made by engineKey with one of these prefixes.
+  throw new Error(`engine key ${engineKeyBytes.toString('hex')} has no family prefix`);
 }
 
 /**
@@ -127,6 +150,17 @@ export class WriteBatch {
     this.ops.push({ type: 'del', key: engineKey(META_RANGE, key) });
     this.bytes += key.length;
     return this;
+  }
+
+  /**
+   * The changes queued so far, oldest first, with the family (or 'meta') and the key as the caller gave them
+   * (tests and invariant checkers read a batch this way before it is written; nothing changes).
+   */
+  contents(): BatchChange[] {
+    return this.ops.map((op) => {
+      const { family, key } = splitEngineKey(op.key);
+      return op.type === 'put' ? { family, key, value: op.value } : { family, key };
+    });
   }
 
   /** Number of changes in the batch. */

@@ -8,6 +8,7 @@
  * store comes back with exactly the regions and members it had.
  */
 import { decode, raft_cmdpb, raft_serverpb, schedulerpb, type metapb } from '#proto';
+import { StateType } from '../../raft/raft.ts';
 import type { Runtime, TimerHandle, Transport } from '../../runtime/runtime.ts';
 import { rootLogger, type Logger } from '../../util/log.ts';
 import { onceCallback, type Callback, type CommandResult } from './callback.ts';
@@ -45,6 +46,28 @@ export interface StoreMetaView {
   regions: metapb.Region[];
   /** The range index, in key order. */
   ranges: metapb.Region[];
+}
+
+/**
+ * One peer's raft state, as the simulation's invariant checkers read it after every event (tests,
+ * debugging). Reading it changes nothing.
+ */
+export interface RaftProbe {
+  /** The peer object itself: a peer destroyed and later added again with the same id is another instance. */
+  instance: object;
+  regionId: number;
+  peerId: number;
+  term: number;
+  vote: number;
+  commit: number;
+  /** The index the raftstore has applied (its apply state), not raft's own applied mark. */
+  applied: number;
+  lastIndex: number;
+  /** The first index still in the log (the compaction point + 1). */
+  firstIndex: number;
+  isLeader: boolean;
+  /** The term of the entry at `index`; undefined when it is compacted or beyond the last index. */
+  termAt(index: number): number | undefined;
 }
 
 /** The store cannot start: not bootstrapped, another store's engines, or a broken persisted state. */
@@ -352,6 +375,34 @@ export class Raftstore {
       regions: [...ctx.storeMeta.regions.values()].map(cloneRegion).sort((a, b) => a.id - b.id),
       ranges: ctx.storeMeta.orderedRanges().map(cloneRegion),
     };
+  }
+
+  /** The raft state of every peer on this store, in region id order (see RaftProbe). */
+  raftProbes(): RaftProbe[] {
+    return this.ctx.router.all().map((peer) => {
+      const raft = peer.raftGroup.raft;
+      const log = raft.raftLog;
+      return {
+        instance: peer,
+        regionId: peer.regionId,
+        peerId: peer.peerId,
+        term: raft.term,
+        vote: raft.vote,
+        commit: log.committed,
+        applied: peer.storage.appliedIndex(),
+        lastIndex: log.lastIndex(),
+        firstIndex: log.firstIndex(),
+        isLeader: raft.state === StateType.Leader,
+        termAt: (index: number) => {
+          if (index < log.firstIndex() || index > log.lastIndex()) return undefined;
+          try {
+            return log.term(index);
+          } catch {
+            return undefined;
+          }
+        },
+      };
+    });
   }
 
   /** The peer of region `regionId` on this store: its raft term and leader as this peer sees them (tests, debugging). */

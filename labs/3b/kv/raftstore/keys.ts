@@ -126,3 +126,23 @@ export function decodeRegionMetaKey(key: Uint8Array): { regionId: number; suffix
 export function isRegionStateSuffix(suffix: number): boolean {
   return suffix === REGION_STATE_SUFFIX;
 }
+
+/** What a raftstore meta key is, as classifyMetaKey tells it. */
+export type MetaKeyKind =
+  | { kind: 'raftLog'; regionId: number; index: number }
+  | { kind: 'raftState'; regionId: number }
+  | { kind: 'applyState'; regionId: number }
+  | { kind: 'regionState'; regionId: number }
+  | { kind: 'other' };
+
+/** Which of the keys above `key` is (tests and invariant checkers read write batches with it). */
+export function classifyMetaKey(key: Uint8Array): MetaKeyKind {
+  if (key.length < 11 || key[0] !== LOCAL_PREFIX) return { kind: 'other' };
+  const regionId = readU64(key, 2);
+  if (key[1] === REGION_META_PREFIX && key.length === 11 && key[10] === REGION_STATE_SUFFIX) return { kind: 'regionState', regionId };
+  if (key[1] !== REGION_RAFT_PREFIX) return { kind: 'other' };
+  if (key.length === 19 && key[10] === RAFT_LOG_SUFFIX) return { kind: 'raftLog', regionId, index: readU64(key, 11) };
+  if (key.length === 11 && key[10] === RAFT_STATE_SUFFIX) return { kind: 'raftState', regionId };
+  if (key.length === 11 && key[10] === APPLY_STATE_SUFFIX) return { kind: 'applyState', regionId };
+  return { kind: 'other' };
+}
