@@ -199,7 +199,9 @@ async function callCommand(cluster: Cluster, storeId: number, req: raft_cmdpb.Ra
   const sim = cluster.sim;
   await sim.sleep(CLIENT_HOP_MIN_MS + cluster.random.nextInt(CLIENT_HOP_MAX_MS - CLIENT_HOP_MIN_MS + 1));
   if (!sim.isUp(storeId)) return { kind: 'down' };
-  const pending = sim.instance<StoreInstance>(storeId).raftstore.sendCommand(req);
+  const raftstore = sim.instance<StoreInstance>(storeId).raftstore;
+  const pending = raftstore.sendCommand(req);
+  cluster.invariants?.watchAnswer(storeId, raftstore, req, pending);
   try {
     const result = await sim.waitFor(pending, { timeoutMs: ATTEMPT_TIMEOUT_MS, label: `${what} at s${storeId}` });
     return { kind: 'answered', result };

@@ -33,7 +33,7 @@ import {
 } from '../sim/index.ts';
 import * as client from './client.ts';
 import { ClusterUsageError } from './errors.ts';
-import { installInvariantChecks, invariantsByDefault } from './invariant-checks.ts';
+import { ClusterInvariants, invariantsByDefault } from './invariant-checks.ts';
 import * as kv from './kv-requests.ts';
 import * as membership from './membership.ts';
 import { MockScheduler } from './mock-scheduler.ts';
@@ -86,6 +86,8 @@ export class Cluster {
   readonly messageCounts: MessageCounts = new Map();
   /** Random choices of the clients (which peer to try): a stream of its own, so they replay with the seed. */
   readonly random: SeededRandom;
+  /** The invariant checks (ClusterOptions.invariants), undefined when they are off. */
+  readonly invariants: ClusterInvariants | undefined;
   private readonly requestTimeoutMs: number;
   private readonly stores: ClusterStores;
 
@@ -102,7 +104,7 @@ export class Cluster {
     // The order of the forks of the seed's random stream below (network, then clients) is part of the replay.
     this.network = createRaftNetwork(sim, { ...DEFAULT_NETWORK, ...options.network }, this.messageCounts);
     this.random = sim.forkRandom(0xc105);
-    const watchEngines = (options.invariants ?? invariantsByDefault()) ? installInvariantChecks(this) : undefined;
+    this.invariants = (options.invariants ?? invariantsByDefault()) ? new ClusterInvariants(sim, (id) => this.runningStore(id)) : undefined;
     this.stores = new ClusterStores(sim, {
       count: this.count,
       clusterId,
@@ -111,7 +113,7 @@ export class Cluster {
       scheduler: this.scheduler,
       baseDir: options.baseDir,
       disk: options.disk ?? defaultDisk(),
-      onEnginesOpened: watchEngines,
+      onEnginesOpened: this.invariants && ((id, engines) => this.invariants!.watchEngines(id, engines)),
     });
   }
 
@@ -170,6 +172,16 @@ export class Cluster {
   /** The running raftstore of store `id` (throws if the store is down). */
   raftstore(id: number): Raftstore {
     return this.stores.raftstore(id);
+  }
+
+  /** Store `id`'s raftstore while it is up and started; undefined while it is down or still starting. */
+  runningStore(id: number): Raftstore | undefined {
+    if (!Number.isInteger(id) || id < 1 || id > this.count || !this.isUp(id)) return undefined;
+    try {
+      return this.raftstore(id);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The open engines of store `id`, or undefined while it is down. */

@@ -9,7 +9,7 @@
  *   - a region's epoch (version and conf_ver) on a store never goes back;
  *   - a truncated state names the real term of its index (the term of the entry committed there).
  * Raft engine:
- *   - an entry written at an index that is already committed is the committed entry (the same term).
+ *   - an entry written at an index the writing peer counts as committed is the committed entry (same term).
  */
 import { decode, raft_serverpb, type metapb } from '#proto';
 import type { Engines } from '@impl/kv/raftstore/engines.ts';
@@ -29,11 +29,13 @@ export class WriteChecker {
   private readonly epochs = new Map<string, Epoch>();
 
   /**
-   * `heldRegion(storeId, regionId)`: the region as the running store holds it in memory (undefined: no such
-   * peer, or the store is down); `committedTerm`: the term committed at an index (RaftSafetyChecker).
+   * `heldRegion(storeId, regionId)`: the region as the running store holds it in memory, and `commitOf`: its
+   * peer's commit index (both undefined: no such peer, or the store is down); `committedTerm`: the term
+   * committed at an index of a region, as any peer committed it (RaftSafetyChecker).
    */
   constructor(
     private readonly heldRegion: (storeId: number, regionId: number) => metapb.Region | undefined,
+    private readonly commitOf: (storeId: number, regionId: number) => number | undefined,
     private readonly committedTerm: (regionId: number, index: number) => number | undefined,
   ) {}
 
@@ -144,13 +146,17 @@ export class WriteChecker {
       if (change.family !== 'meta' || change.value === undefined) continue;
       const key = classifyMetaKey(change.key);
       if (key.kind !== 'raftLog') continue;
+      // A peer that lags may hold an entry that lost to another at a committed index (it is replaced once the
+      // leader reaches it); only an entry the writing peer itself counts as committed must be the committed one.
+      const commit = this.commitOf(storeId, key.regionId);
+      if (commit === undefined || key.index > commit) continue;
       const committed = this.committedTerm(key.regionId, key.index);
       if (committed === undefined) continue;
       const entry = decode('eraftpb.Entry', change.value);
       if (entry.term !== committed) {
         return (
-          `State Machine Safety: store ${storeId} wrote entry ${key.index} of region ${key.regionId} with term ${entry.term}, ` +
-          `over the committed entry of term ${committed} at that index`
+          `State Machine Safety: store ${storeId} wrote entry ${key.index} of region ${key.regionId} with term ${entry.term} ` +
+          `while its commit index is ${commit}, but the entry committed at ${key.index} has term ${committed}`
         );
       }
     }

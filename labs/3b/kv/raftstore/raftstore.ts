@@ -16,7 +16,7 @@ import { errorResponse, otherError, regionNotFoundError } from './cmd-resp.ts';
 import { validateConfig, type RaftstoreConfig } from './config.ts';
 import { StoreContext } from './context.ts';
 import type { Engines } from './engines.ts';
-import { decodeRegionMetaKey, isRegionStateSuffix, REGION_META_RANGE } from './keys.ts';
+import { applyStateKey, decodeRegionMetaKey, isRegionStateSuffix, REGION_META_RANGE } from './keys.ts';
 import { getStoreIdent } from './meta.ts';
 import { Peer } from './peer.ts';
 import { PeerMsgHandler } from './peer-msg-handler.ts';
@@ -375,6 +375,12 @@ export class Raftstore {
       regions: [...ctx.storeMeta.regions.values()].map(cloneRegion).sort((a, b) => a.id - b.id),
       ranges: ctx.storeMeta.orderedRanges().map(cloneRegion),
     };
+  }
+
+  /** The applied index of region `regionId` as its apply state on the kv engine says (undefined: none). */
+  persistedAppliedIndex(regionId: number): number | undefined {
+    const bytes = this.ctx.engines.kv.getMetaSync(applyStateKey(regionId));
+    return bytes === undefined ? undefined : decode('raft_serverpb.RaftApplyState', bytes).appliedIndex;
   }
 
   /** The raft state of every peer on this store, in region id order (see RaftProbe). */
