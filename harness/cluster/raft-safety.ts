@@ -10,18 +10,19 @@
  *   - Election Safety: at most one leader per term per region;
  *   - State Machine Safety: when a peer's commit index moves, the entries it now counts as committed have the
  *     terms that any peer committed at those indexes before (the first peer to commit an index records it);
- *   - Leader Completeness: a peer seen leading a term for the first time holds every entry committed so far
- *     (those its log still has: older ones are in its snapshot).
+ *   - Leader Completeness: a peer seen leading a term for the first time holds every entry committed in an
+ *     earlier term (those its log still covers: older ones are in its snapshot).
  * Entries are compared by term: two entries at one index with the same term are the same entry (Log Matching).
  */
 import type { RaftProbe } from '@impl/kv/raftstore/raftstore.ts';
 
 /** What the checker remembers about one region. */
 interface RegionRecord {
-  /** Term of the entry committed at each index (as the first peer to commit it had it). */
-  committedTerms: Map<number, number>;
-  /** The highest index any peer has committed. */
-  maxCommitted: number;
+  /**
+   * The entry committed at each index: its term, and the lowest term of a peer seen counting it committed
+   * (the term of the leader that committed it is no higher: no peer learns of a commit before that term).
+   */
+  committed: Map<number, { term: number; seenInTerm: number }>;
   /** Leader of each term: "peer 7 on store 2". */
   leaders: Map<number, string>;
 }
@@ -46,7 +47,7 @@ export class RaftSafetyChecker {
 
   /** The term of the entry committed at `index` of region `regionId`, if a peer has committed it. */
   committedTerm(regionId: number, index: number): number | undefined {
-    return this.regions.get(regionId)?.committedTerms.get(index);
+    return this.regions.get(regionId)?.committed.get(index)?.term;
   }
 
   /** Check every peer of store `storeId` (after one of its events). Returns the first violation found. */
@@ -62,7 +63,7 @@ export class RaftSafetyChecker {
   private region(regionId: number): RegionRecord {
     let record = this.regions.get(regionId);
     if (record === undefined) {
-      record = { committedTerms: new Map(), maxCommitted: 0, leaders: new Map() };
+      record = { committed: new Map(), leaders: new Map() };
       this.regions.set(regionId, record);
     }
     return record;
@@ -95,29 +96,29 @@ export class RaftSafetyChecker {
     for (let index = from; index <= p.commit; index++) {
       const term = p.termAt(index);
       if (term === undefined) continue;
-      const committed = region.committedTerms.get(index);
-      if (committed === undefined) region.committedTerms.set(index, term);
-      else if (committed !== term) {
+      const committed = region.committed.get(index);
+      if (committed === undefined) region.committed.set(index, { term, seenInTerm: p.term });
+      else if (committed.term !== term) {
         return (
           `State Machine Safety: ${who} commits index ${index} with an entry of term ${term}, ` +
-          `but an entry of term ${committed} was committed at that index before`
+          `but an entry of term ${committed.term} was committed at that index before`
         );
-      }
+      } else if (p.term < committed.seenInTerm) committed.seenInTerm = p.term;
     }
-    if (p.commit > region.maxCommitted) region.maxCommitted = p.commit;
     return undefined;
   }
 
-  /** Which committed entry a new leader lacks or holds differently (undefined: none). */
+  /**
+   * Which entry committed in a term before the leader's own it lacks or holds differently (undefined: none).
+   * Entries committed in its term or later need not be there: a candidate whose votes came late can lead
+   * an old term after a newer leader committed more.
+   */
   private missingCommitted(region: RegionRecord, p: RaftProbe): string | undefined {
-    if (p.lastIndex < region.maxCommitted) {
-      return `its log ends at ${p.lastIndex} while entries up to ${region.maxCommitted} are committed`;
-    }
-    for (let index = p.firstIndex; index <= region.maxCommitted; index++) {
-      const committed = region.committedTerms.get(index);
+    for (const [index, committed] of region.committed) {
+      if (committed.seenInTerm >= p.term || index < p.firstIndex) continue;
       const term = p.termAt(index);
-      if (committed !== undefined && term !== undefined && committed !== term) {
-        return `its entry at ${index} has term ${term}, not the committed entry's term ${committed}`;
+      if (term !== committed.term) {
+        return `${term === undefined ? `its log ends at ${p.lastIndex}, without` : `its entry at ${index} has term ${term}, not`} the entry of term ${committed.term} committed at ${index} in term ${committed.seenInTerm} or before`;
       }
     }
     return undefined;

@@ -104,16 +104,24 @@ describe('kit: raft safety checker', () => {
     expect(checker.checkStore(2)).toMatch(/State Machine Safety: peer 2 .* commits index 2 with an entry of term 3, but an entry of term 2/);
   });
 
-  it('names a new leader that lacks a committed entry (Leader Completeness)', () => {
+  it('names a new leader that lacks an entry committed in an earlier term (Leader Completeness)', () => {
     const { checker, stores } = raftChecker();
     stores.set(1, [fakePeer(1, { term: 2, terms: [1, 2, 2], commit: 3 })]);
     stores.set(2, [fakePeer(2, { term: 3, isLeader: true, terms: [1, 2] })]);
     stores.set(3, [fakePeer(3, { term: 3, isLeader: false, terms: [1, 3, 3] })]);
     expect(checker.checkStore(1)).toBeUndefined();
-    expect(checker.checkStore(2)).toMatch(/Leader Completeness: .* leads term 3 but its log ends at 2 while entries up to 3 are committed/);
+    expect(checker.checkStore(2)).toMatch(/Leader Completeness: .* leads term 3 but its log ends at 2, without the entry of term 2 committed at 3 in term 2/);
     stores.get(3)![0]!.isLeader = true;
     stores.get(3)![0]!.term = 4;
-    expect(checker.checkStore(3)).toMatch(/Leader Completeness: .* its entry at 2 has term 3, not the committed entry's term 2/);
+    expect(checker.checkStore(3)).toMatch(/Leader Completeness: .* its entry at 2 has term 3, not the entry of term 2 committed at 2/);
+  });
+
+  it('lets a late-elected leader of an old term lack entries committed in its term or later', () => {
+    const { checker, stores } = raftChecker();
+    stores.set(1, [fakePeer(1, { term: 3, terms: [1, 3, 3], commit: 3 })]);
+    stores.set(2, [fakePeer(2, { term: 3, isLeader: true, terms: [1] })]);
+    expect(checker.checkStore(1)).toBeUndefined();
+    expect(checker.checkStore(2)).toBeUndefined();
   });
 
   it('does not hold a compacted prefix against a leader (entries before its first index are in its snapshot)', () => {
