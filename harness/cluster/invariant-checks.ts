@@ -32,7 +32,7 @@ export class ClusterInvariants {
 
   /** `runningStore(id)`: store id's raftstore while it is up and started (undefined otherwise). */
   constructor(sim: Sim, runningStore: (storeId: number) => Raftstore | undefined) {
-    this.raft = new RaftSafetyChecker((storeId) => runningStore(storeId)?.raftProbes());
+    this.raft = new RaftSafetyChecker((storeId) => runningStore(storeId)?.takeChangedProbes());
     this.writes = new WriteChecker(
       (storeId, regionId) => runningStore(storeId)?.regionOf(regionId),
       (storeId, regionId) => runningStore(storeId)?.raftStatusOf(regionId)?.commit,

@@ -3,7 +3,8 @@
  * state checkers): a bug fails the run at the step where it happens, naming the store, the region and the
  * events before it, not at a client check many seconds later.
  *
- * After each event of store S, every peer on S is read (Raftstore.raftProbes) and checked:
+ * After each event of store S, every peer on S that handled a Ready in it is read (Raftstore.takeChangedProbes:
+ * raft's term, commit and role move only through a Ready) and checked:
  *   - its term and commit index never go back (within one life of the peer: a restart may forget a commit
  *     index, which is volatile, and a term the store never persisted);
  *   - applied <= commit <= last index (the raftstore applies only what raft committed);
@@ -42,7 +43,10 @@ export class RaftSafetyChecker {
   /** Per peer instance (a restart, or a peer added again with the same id, brings a new one). */
   private readonly seen = new WeakMap<object, PeerRecord>();
 
-  /** `probe(storeId)`: the raft state of every peer of a running store (undefined: the store is down). */
+  /**
+   * `probe(storeId)`: the raft state of the peers of a running store that may have changed since the last
+   * call (every peer will do; undefined: the store is down).
+   */
   constructor(private readonly probe: (storeId: number) => RaftProbe[] | undefined) {}
 
   /** The term of the entry committed at `index` of region `regionId`, if a peer has committed it. */
@@ -53,9 +57,17 @@ export class RaftSafetyChecker {
   /** Check every peer of store `storeId` (after one of its events). Returns the first violation found. */
   checkStore(storeId: number): string | undefined {
     for (const probe of this.probe(storeId) ?? []) {
-      const problem = this.checkPeer(storeId, probe, this.seen.get(probe.instance));
+      const before = this.seen.get(probe.instance);
+      const [term, commit] = [probe.term, probe.commit];
+      // Most peers did nothing in this event: only the bounds need a look.
+      if (before !== undefined && before.term === term && before.commit === commit && !probe.isLeader) {
+        if (probe.applied > commit || commit > probe.lastIndex) return this.checkPeer(storeId, probe, before);
+        continue;
+      }
+      const problem = this.checkPeer(storeId, probe, before);
       if (problem !== undefined) return problem;
-      this.seen.set(probe.instance, { term: probe.term, commit: probe.commit });
+      if (before === undefined) this.seen.set(probe.instance, { term, commit });
+      else [before.term, before.commit] = [term, commit];
     }
     return undefined;
   }

@@ -86,9 +86,11 @@ export class WriteChecker {
         }
       }
     }
+    let ranges: metapb.Region[] | undefined; // the regions whose apply state is in the batch, found once
     for (const change of changes) {
       if (change.family === 'meta' || change.value === undefined) continue;
-      if (!this.coveredByAppliedRegion(storeId, change.key, applied, statedRegions)) {
+      ranges ??= this.appliedRegions(storeId, applied, statedRegions);
+      if (!ranges.some((region) => keyInRegion(change.key, region))) {
         return (
           `store ${storeId} wrote ${change.family} key ${showKey(change.key)} in a batch without the apply state of a region ` +
           `holding that key (apply states in the batch: ${[...applied].join(', ') || 'none'}): data and apply state must ` +
@@ -99,15 +101,16 @@ export class WriteChecker {
     return undefined;
   }
 
-  /** True when `key` lies in a region whose apply state is in the batch (its range as written, or as the store holds it). */
-  private coveredByAppliedRegion(storeId: number, key: Uint8Array, applied: Set<number>, stated: Map<number, metapb.Region>): boolean {
+  /** The regions whose apply state is in the batch: each as the batch writes it, and as the store holds it. */
+  private appliedRegions(storeId: number, applied: Set<number>, stated: Map<number, metapb.Region>): metapb.Region[] {
+    const regions: metapb.Region[] = [];
     for (const regionId of applied) {
       const written = stated.get(regionId);
-      if (written !== undefined && keyInRegion(key, written)) return true;
+      if (written !== undefined) regions.push(written);
       const held = this.heldRegion(storeId, regionId);
-      if (held !== undefined && keyInRegion(key, held)) return true;
+      if (held !== undefined) regions.push(held);
     }
-    return false;
+    return regions;
   }
 
   private checkEpoch(storeId: number, region: metapb.Region, state: raft_serverpb.PeerState): string | undefined {
@@ -142,13 +145,15 @@ export class WriteChecker {
   }
 
   private checkRaftBatch(storeId: number, changes: BatchChange[]): string | undefined {
+    const commits = new Map<number, number | undefined>(); // per region, read once per batch
     for (const change of changes) {
       if (change.family !== 'meta' || change.value === undefined) continue;
       const key = classifyMetaKey(change.key);
       if (key.kind !== 'raftLog') continue;
       // A peer that lags may hold an entry that lost to another at a committed index (it is replaced once the
       // leader reaches it); only an entry the writing peer itself counts as committed must be the committed one.
-      const commit = this.commitOf(storeId, key.regionId);
+      if (!commits.has(key.regionId)) commits.set(key.regionId, this.commitOf(storeId, key.regionId));
+      const commit = commits.get(key.regionId);
       if (commit === undefined || key.index > commit) continue;
       const committed = this.committedTerm(key.regionId, key.index);
       if (committed === undefined) continue;

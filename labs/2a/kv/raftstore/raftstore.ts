@@ -50,24 +50,68 @@ export interface StoreMetaView {
 
 /**
  * One peer's raft state, as the simulation's invariant checkers read it after every event (tests,
- * debugging). Reading it changes nothing.
+ * debugging): live values, read when asked. Reading it changes nothing.
  */
 export interface RaftProbe {
   /** The peer object itself: a peer destroyed and later added again with the same id is another instance. */
-  instance: object;
-  regionId: number;
-  peerId: number;
-  term: number;
-  vote: number;
-  commit: number;
+  readonly instance: object;
+  readonly regionId: number;
+  readonly peerId: number;
+  readonly term: number;
+  readonly vote: number;
+  readonly commit: number;
   /** The index the raftstore has applied (its apply state), not raft's own applied mark. */
-  applied: number;
-  lastIndex: number;
+  readonly applied: number;
+  readonly lastIndex: number;
   /** The first index still in the log (the compaction point + 1). */
-  firstIndex: number;
-  isLeader: boolean;
+  readonly firstIndex: number;
+  readonly isLeader: boolean;
   /** The term of the entry at `index`; undefined when it is compacted or beyond the last index. */
   termAt(index: number): number | undefined;
+}
+
+/** A RaftProbe that reads its peer's state when asked (no copy is made). */
+class LiveRaftProbe implements RaftProbe {
+  constructor(private readonly peer: Peer) {}
+  get instance(): object {
+    return this.peer;
+  }
+  get regionId(): number {
+    return this.peer.regionId;
+  }
+  get peerId(): number {
+    return this.peer.peerId;
+  }
+  get term(): number {
+    return this.peer.raftGroup.raft.term;
+  }
+  get vote(): number {
+    return this.peer.raftGroup.raft.vote;
+  }
+  get commit(): number {
+    return this.peer.raftGroup.raft.raftLog.committed;
+  }
+  get applied(): number {
+    return this.peer.storage.appliedIndex();
+  }
+  get lastIndex(): number {
+    return this.peer.raftGroup.raft.raftLog.lastIndex();
+  }
+  get firstIndex(): number {
+    return this.peer.raftGroup.raft.raftLog.firstIndex();
+  }
+  get isLeader(): boolean {
+    return this.peer.raftGroup.raft.state === StateType.Leader;
+  }
+  termAt(index: number): number | undefined {
+    const log = this.peer.raftGroup.raft.raftLog;
+    if (index < log.firstIndex() || index > log.lastIndex()) return undefined;
+    try {
+      return log.term(index);
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 /** The store cannot start: not bootstrapped, another store's engines, or a broken persisted state. */
@@ -87,6 +131,9 @@ export class Raftstore {
   private readonly timers: TimerHandle[] = [];
   private stopped = false;
   private stopping: Promise<void> | undefined;
+  private readonly probes = new WeakMap<Peer, RaftProbe>();
+  /** Peers that handled a Ready since the last takeChangedProbes (their raft state may have moved). */
+  private readonly changedPeers = new Set<Peer>();
 
   private constructor(ctx: StoreContext) {
     this.ctx = ctx;
@@ -213,6 +260,7 @@ export class Raftstore {
       ctx.dirty.clear();
       for (const peer of peers) {
         if (peer.stopped) continue;
+        this.changedPeers.add(peer);
         const handler = new PeerMsgHandler(peer, ctx);
         await handler.handleRaftReady();
         if (!peer.stopped && peer.raftGroup.hasReady()) ctx.markDirty(peer);
@@ -383,33 +431,33 @@ export class Raftstore {
     return bytes === undefined ? undefined : decode('raft_serverpb.RaftApplyState', bytes).appliedIndex;
   }
 
-  /** The raft state of every peer on this store, in region id order (see RaftProbe). */
+  /** The raft state of every peer on this store, in no particular order (see RaftProbe). */
   raftProbes(): RaftProbe[] {
-    return this.ctx.router.all().map((peer) => {
-      const raft = peer.raftGroup.raft;
-      const log = raft.raftLog;
-      return {
-        instance: peer,
-        regionId: peer.regionId,
-        peerId: peer.peerId,
-        term: raft.term,
-        vote: raft.vote,
-        commit: log.committed,
-        applied: peer.storage.appliedIndex(),
-        lastIndex: log.lastIndex(),
-        firstIndex: log.firstIndex(),
-        isLeader: raft.state === StateType.Leader,
-        termAt: (index: number) => {
-          if (index < log.firstIndex() || index > log.lastIndex()) return undefined;
-          try {
-            return log.term(index);
-          } catch {
-            return undefined;
-          }
-        },
-      };
-    });
+    return this.ctx.router.unordered().map((peer) => this.probeOf(peer));
   }
+
+  /**
+   * The probes of the peers that handled a Ready since the last call, and only those: a peer's term, commit
+   * and role change only through a Ready, so the checkers, which run after every event, look at these.
+   */
+  takeChangedProbes(): RaftProbe[] {
+    const probes: RaftProbe[] = [];
+    for (const peer of this.changedPeers) if (!peer.stopped) probes.push(this.probeOf(peer));
+    this.changedPeers.clear();
+    return probes;
+  }
+
+  private probeOf(peer: Peer): RaftProbe {
+    // One live probe per peer: the checkers run after every event and must not allocate much.
+    let probe = this.probes.get(peer);
+    if (probe === undefined) {
+      probe = new LiveRaftProbe(peer);
+      this.probes.set(peer, probe);
+    }
+    return probe;
+  }
+
+
 
   /** The peer of region `regionId` on this store: its raft term and leader as this peer sees them (tests, debugging). */
   raftStatusOf(regionId: number): { peerId: number; term: number; leaderId: number; lastIndex: number; commit: number } | undefined {
