@@ -29,11 +29,6 @@ export class Router {
     return [...this.peers.values()].sort((a, b) => a.regionId - b.regionId);
   }
 
-  /** Every peer, in no particular order (cheaper than all()). */
-  unordered(): Peer[] {
-    return [...this.peers.values()];
-  }
-
   regionIds(): number[] {
     return [...this.peers.keys()].sort((a, b) => a - b);
   }

@@ -431,11 +431,6 @@ export class Raftstore {
     return bytes === undefined ? undefined : decode('raft_serverpb.RaftApplyState', bytes).appliedIndex;
   }
 
-  /** The raft state of every peer on this store, in no particular order (see RaftProbe). */
-  raftProbes(): RaftProbe[] {
-    return this.ctx.router.unordered().map((peer) => this.probeOf(peer));
-  }
-
   /**
    * The probes of the peers that handled a Ready since the last call, and only those: a peer's term, commit
    * and role change only through a Ready, so the checkers, which run after every event, look at these.
