@@ -13,6 +13,9 @@
  *   - confchange (3B): a chaos client adds or removes a random peer of a random region through scheduler
  *     operators, again and again;
  *   - split (3B): regions split when they pass 300 bytes (split size 200).
+ *   - crash: once per round, at a random moment, a random store loses power just before one of its next
+ *     1-60 engine writes (a seeded write boundary, in the middle of its work) and starts again an election
+ *     timeout later (seededPowerCut).
  * After each round: heal the network and wait an election timeout; with crash, stop every store and start
  * them again; then check each client's appends (all present, once, in order, and no key of an earlier round
  * back from the dead) and delete its keys; with maxraftlog, check that no store keeps more than 2 * maxraftlog
@@ -37,6 +40,8 @@ import { checkStoreInvariants } from './invariants.ts';
 import { checkRegionSplit } from '@impl/kv/raftstore/split-check.ts';
 import { randomSplit, testSeed, type FilterHandle, type Sim, type SimTestOptions, type SimTestResult } from '../sim/index.ts';
 import { describeSwarm, drawSwarm, swarmEnabled, type SwarmParameters } from './swarm.ts';
+import { cutPowerBeforeWrite } from './power-cut.ts';
+import type { SeededRandom } from '@impl/util/prng.ts';
 
 /** Drop probability of each raft request and each reply in unreliable rounds (fixed; does not compound). */
 const UNRELIABLE_DROP_RATE = 0.1;
@@ -81,6 +86,7 @@ interface RoundState {
   clientsDone: boolean;
   chaosDone: boolean;
   confDone: boolean;
+  powerCutDone: boolean;
 }
 
 /** "Test: unreliable net, restarts, many clients (2B)", as TinyKV prints it. */
@@ -140,12 +146,14 @@ async function genericBody(
 ): Promise<GenericTestReport> {
   const electionTimeout = cluster.electionTimeoutMs;
   const report: GenericTestReport = { putsPerRound: [], scans: 0, chaosCycles: 0, confChanges: 0 };
+  // A stream of its own, so that the other chaos draws stay what they were without power cuts.
+  const powerCutRandom = sim.forkRandom(0x90e7);
   // Let the first leader be elected.
   await sim.sleep(2 * electionTimeout);
 
   for (let round = 0; round < rounds; round++) {
     sim.note(`generic test: round ${round + 1} of ${rounds}`);
-    const state: RoundState = { clientsDone: false, chaosDone: false, confDone: false };
+    const state: RoundState = { clientsDone: false, chaosDone: false, confDone: false, powerCutDone: false };
     const clients = Array.from({ length: o.nclients }, (_, cli) =>
       sim.spawnClient(`cli${cli}`, () => appendClient(cluster, sim, cli, state, report)),
     );
@@ -160,10 +168,13 @@ async function genericBody(
       await sim.sleep(100);
       confChanger = sim.spawnClient('confchange', () => confChange(cluster, sim, state, report));
     }
+    const powerCut = o.crash ? sim.spawnClient('power-cut', () => seededPowerCut(cluster, sim, powerCutRandom, roundMs, state)) : undefined;
     await sim.sleep(roundMs);
     state.clientsDone = true;
     state.chaosDone = true;
     state.confDone = true;
+    state.powerCutDone = true;
+    if (powerCut !== undefined) await sim.waitFor(powerCut.done, { label: 'the power-cut client to stop' });
 
     if (chaos !== undefined) {
       await sim.waitFor(chaos.done, { label: 'the chaos client to stop' });
@@ -359,6 +370,31 @@ async function networkChaos(
     report.chaosCycles++;
     await sim.sleep(cycleMs + sim.random.nextInt(200));
   }
+}
+
+/**
+ * With crash: one power cut per round in the middle of a store's work, at a seeded write boundary (a sample
+ * of what write-boundaries.ts does exhaustively for short scenarios). At a random moment of the round a
+ * random store is armed to lose power just before one of its next 1-60 raft or kv engine writes; it starts
+ * again an election timeout later. The crash of every store between rounds comes on top.
+ */
+async function seededPowerCut(cluster: Cluster, sim: Sim, random: SeededRandom, roundMs: number, state: RoundState): Promise<void> {
+  await sim.sleep(random.nextInt(Math.max(1, roundMs - 500)));
+  const store = 1 + random.nextInt(cluster.count);
+  let writesLeft = 1 + random.nextInt(60);
+  const engines = cluster.engines(store);
+  if (state.powerCutDone || engines === undefined) return;
+  const cut = cutPowerBeforeWrite(sim, store, engines, {
+    reason: `seeded power cut (${writesLeft} writes after arming)`,
+    when: () => --writesLeft === 0,
+  });
+  await sim.waitUntil('the seeded power cut', () => cut.fired || state.powerCutDone);
+  if (!cut.fired) {
+    cut.disarm();
+    return;
+  }
+  await sim.sleep(cluster.electionTimeoutMs);
+  await cluster.startStore(store);
 }
 
 /**
