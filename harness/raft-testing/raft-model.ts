@@ -1,7 +1,8 @@
 /**
  * Raft under random schedules, for property-based tests (fast-check): 3-5 RawNodes over MemoryStorage, a
  * network that holds every message in flight until a schedule step delivers, drops or duplicates it (in any
- * order), partitions, ticks of single nodes, proposals, restarts from storage and (2C) log compaction. After
+ * order), partitions, ticks of single nodes, proposals, restarts from storage, (2C) log compaction and (3A)
+ * membership changes. After
  * every step the Raft paper's safety properties are checked against everything the nodes ever showed:
  *
  *   - Election Safety: at most one leader per term;
@@ -10,18 +11,24 @@
  *   - State Machine Safety: every node applies the same entry at a given index;
  *   - a node's term and commit index never go back (in memory within one life; as persisted, ever).
  *
+ * With membership changes (3A), five nodes start with 1-3 as the group (a raftstore-like bootstrap: a log
+ * that begins after index 5) and 4-5 empty; steps propose adding or removing any node, one change at a time
+ * as raft allows, and each node applies the changes it commits. A node remembers the membership it applied
+ * (as a raftstore keeps it in the region state), so a restart starts from it.
+ *
  * A violation throws RaftModelViolation naming the step; fast-check then shrinks the schedule to a minimal
  * one. A node's Ready is handled when a schedule step says so, as a raftstore does: persist (snapshot,
  * entries, hard state), send the messages, apply the committed entries, advance.
  */
 import fc from 'fast-check';
 import { eraftpb } from '#proto';
+import { decode } from '#proto/codec.ts';
 import { RaftError } from '@impl/raft/errors.ts';
 import { StateType } from '@impl/raft/raft.ts';
 import { RawNode } from '@impl/raft/rawnode.ts';
 import { MemoryStorage } from '@impl/raft/storage.ts';
 import { SeededRandom } from '@impl/util/prng.ts';
-import { newTestConfig, newTestMemoryStorage } from './helpers.ts';
+import { newTestConfig } from './helpers.ts';
 
 type Message = eraftpb.Message;
 
@@ -39,14 +46,20 @@ export type ModelStep =
   | { kind: 'partition'; side: number[] }
   | { kind: 'heal' }
   | { kind: 'restart'; node: number }
-  | { kind: 'compact'; node: number };
+  | { kind: 'compact'; node: number }
+  | { kind: 'confChange'; node: number; target: number; add: boolean };
 
 export interface ModelOptions {
   /** Number of nodes (ids 1..size). */
   size: number;
   /** Whether schedules compact logs (snapshots then reach followers that fell behind: 2C). */
   compaction: boolean;
+  /** Whether schedules change the membership (3A; needs size 5: nodes 1-3 start as the group). */
+  membership?: boolean;
 }
+
+/** Where a bootstrapped group's log starts, as in the raftstore: an initial snapshot at index 5, term 5. */
+const BOOTSTRAP_INDEX = 5;
 
 /** A safety property was broken; the message names it and the step. */
 export class RaftModelViolation extends Error {
@@ -80,15 +93,36 @@ export function scheduleArbitrary(options: ModelOptions, maxSteps = 500): fc.Arb
     { weight: 2, arbitrary: node.map((n) => ({ kind: 'restart', node: n }) as ModelStep) },
   ];
   if (options.compaction) steps.push({ weight: 3, arbitrary: node.map((n) => ({ kind: 'compact', node: n }) as ModelStep) });
+  if (options.membership) {
+    steps.push({
+      weight: 8,
+      arbitrary: fc
+        .record({ node, target: node, add: fc.boolean() })
+        .map(({ node: n, target, add }) => ({ kind: 'confChange', node: n, target, add }) as ModelStep),
+    });
+  }
   // size 'max': lengths spread up to maxSteps (the default favours a handful of steps, too few to elect).
   return fc.array(fc.oneof(...steps), { maxLength: maxSteps, size: 'max' });
+}
+
+/**
+ * A node's storage that also keeps the membership the node applied last (a raftstore keeps it in the region
+ * state): a restart starts from it, not from the bootstrap membership of the log's first snapshot.
+ */
+class ModelStorage extends MemoryStorage {
+  members: number[] | undefined;
+
+  override initialState(): ReturnType<MemoryStorage['initialState']> {
+    const state = super.initialState();
+    return this.members === undefined ? state : { ...state, confState: eraftpb.ConfState({ nodes: [...this.members] }) };
+  }
 }
 
 /** One node: raft, its storage, and what its state machine applied. */
 interface ModelNode {
   id: number;
   raw: RawNode;
-  storage: MemoryStorage;
+  storage: ModelStorage;
   appliedIndex: number;
   /** The payloads applied, by index (normal entries with data). */
   applied: Map<number, string>;
@@ -108,6 +142,8 @@ export function describeStep(step: ModelStep): string {
     case 'restart':
     case 'compact':
       return `${step.kind} ${step.node}`;
+    case 'confChange':
+      return `node ${step.node} proposes ${step.add ? 'adding' : 'removing'} ${step.target}`;
     case 'deliver':
     case 'drop':
     case 'duplicate':
@@ -139,16 +175,29 @@ export class RaftModel {
     private readonly options: ModelOptions,
     private readonly seed: number,
   ) {
+    if (options.membership && options.size !== 5) throw new Error('membership schedules run on 5 nodes');
     const ids = Array.from({ length: options.size }, (_, i) => i + 1);
     for (const id of ids) {
-      const storage = newTestMemoryStorage(ids);
-      this.nodes.set(id, { id, raw: this.start(id, storage, 0), storage, appliedIndex: 0, applied: new Map(), term: 0, commit: 0, savedTerm: 0, savedCommit: 0 });
+      const storage = new ModelStorage(options.membership ? undefined : eraftpb.ConfState({ nodes: ids }));
+      if (options.membership) {
+        // Nodes 1-3 are bootstrapped as the group; 4 and 5 are empty until a leader sends them a snapshot.
+        if (id <= 3) {
+          storage.applySnapshot(
+            eraftpb.Snapshot({
+              metadata: eraftpb.SnapshotMetadata({ index: BOOTSTRAP_INDEX, term: BOOTSTRAP_INDEX, confState: eraftpb.ConfState({ nodes: [1, 2, 3] }) }),
+            }),
+          );
+          storage.setHardState(eraftpb.HardState({ term: BOOTSTRAP_INDEX, commit: BOOTSTRAP_INDEX }));
+        }
+      }
+      const applied = storage.firstIndex() - 1;
+      this.nodes.set(id, { id, raw: this.start(id, storage, applied), storage, appliedIndex: applied, applied: new Map(), term: 0, commit: 0, savedTerm: 0, savedCommit: 0 });
     }
   }
 
   private start(id: number, storage: MemoryStorage, applied: number): RawNode {
-    const ids = [...Array(this.options.size).keys()].map((i) => i + 1);
-    const cfg = newTestConfig(id, ids, 10, 1, storage, new SeededRandom(Math.imul(this.seed, 7919) + id * 131 + this.stepNumber));
+    // The membership comes from the storage (empty for a node that has not joined yet).
+    const cfg = newTestConfig(id, [], 10, 1, storage, new SeededRandom(Math.imul(this.seed, 7919) + id * 131 + this.stepNumber));
     return new RawNode({ ...cfg, applied });
   }
 
@@ -217,6 +266,11 @@ export class RaftModel {
         n.commit = 0;
         return;
       }
+      case 'confChange': {
+        const changeType = step.add ? eraftpb.ConfChangeType.AddNode : eraftpb.ConfChangeType.RemoveNode;
+        this.node(step.node).raw.proposeConfChange(eraftpb.ConfChange({ changeType, nodeId: step.target }));
+        return;
+      }
       case 'compact': {
         const n = this.node(step.node);
         if (n.appliedIndex <= n.storage.firstIndex()) return;
@@ -251,7 +305,8 @@ export class RaftModel {
     const snap = rd.snapshot;
     if (snap?.metadata !== undefined && snap.metadata.index > 0) {
       n.storage.applySnapshot(snap);
-      n.applied = new Map(JSON.parse(new TextDecoder().decode(snap.data)) as [number, string][]);
+      n.storage.members = snap.metadata.confState?.nodes.slice();
+      n.applied = snap.data.length === 0 ? new Map() : new Map(JSON.parse(new TextDecoder().decode(snap.data)) as [number, string][]);
       n.appliedIndex = snap.metadata.index;
     }
     n.storage.append(rd.entries);
@@ -263,6 +318,12 @@ export class RaftModel {
       }
       n.appliedIndex = e.index;
       if (e.entryType === eraftpb.EntryType.EntryNormal && e.data.length > 0) n.applied.set(e.index, new TextDecoder().decode(e.data));
+      if (e.entryType === eraftpb.EntryType.EntryConfChange) {
+        const cc = decode('eraftpb.ConfChange', e.data) as eraftpb.ConfChange;
+        n.storage.members = n.raw.applyConfChange(cc).nodes;
+        // Recorded like a payload, so State Machine Safety covers membership changes too.
+        n.applied.set(e.index, `${eraftpb.ConfChangeType[cc.changeType]} ${cc.nodeId}`);
+      }
       const payload = n.applied.get(e.index) ?? '';
       const before = this.appliedPayloads.get(e.index);
       if (before === undefined) this.appliedPayloads.set(e.index, payload);
@@ -379,7 +440,8 @@ export function checkRandomSchedules(options: ModelOptions, seed: number, runs: 
   const steps = result.counterexample?.[0] ?? [];
   const error = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
   return (
-    `${error}\nshrunk schedule (${steps.length} steps, ${options.size} nodes${options.compaction ? ', with compaction' : ''}): ` +
+    `${error}\nshrunk schedule (${steps.length} steps, ${options.size} nodes${options.compaction ? ', with compaction' : ''}` +
+    `${options.membership ? ', with membership changes' : ''}): ` +
     `${steps.map(describeStep).join('; ')}\nreplay: SEED=${seed} (fast-check path ${result.counterexamplePath})`
   );
 }
