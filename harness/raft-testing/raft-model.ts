@@ -2,8 +2,8 @@
  * Raft under random schedules, for property-based tests (fast-check): 3-5 RawNodes over MemoryStorage, a
  * network that holds every message in flight until a schedule step delivers, drops or duplicates it (in any
  * order), partitions, ticks of single nodes, proposals, restarts from storage, (2C) log compaction and (3A)
- * membership changes. After
- * every step the Raft paper's safety properties are checked against everything the nodes ever showed:
+ * membership changes. After every step the Raft paper's safety properties are checked against everything
+ * the nodes ever showed:
  *
  *   - Election Safety: at most one leader per term;
  *   - Log Matching: two logs holding an entry of the same index and term hold the same entries before it;
