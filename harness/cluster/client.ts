@@ -204,6 +204,12 @@ async function callCommand(cluster: Cluster, storeId: number, req: raft_cmdpb.Ra
   cluster.invariants?.watchAnswer(storeId, raftstore, req, pending);
   try {
     const result = await sim.waitFor(pending, { timeoutMs: ATTEMPT_TIMEOUT_MS, label: `${what} at s${storeId}` });
+    if (result.reader !== undefined && !(sim.isUp(storeId) && sim.instance<StoreInstance>(storeId).raftstore === raftstore)) {
+      // The store lost power after answering a Snap: its engine is gone, and so is the reader it handed out
+      // (a real client's connection to it would have broken). Try again, as for a store that is down.
+      await result.reader.close().catch(() => undefined);
+      return { kind: 'down' };
+    }
     return { kind: 'answered', result };
   } catch (err) {
     if (!(err instanceof WaitTimeoutError)) throw err;
