@@ -13,6 +13,9 @@ import { bytes } from '../../cluster/index.ts';
 import { boundaryFromEnv, type BoundaryScenario, runOneBoundary, sweepWriteBoundaries } from '../../cluster/write-boundaries.ts';
 import { testSeed } from '../../sim/report.ts';
 
+/** Hundreds of scenario runs in one test: on LevelDB (SIM_DISK=level) and a busy machine, a minute or more. */
+const SWEEP_TIMEOUT_MS = 600_000;
+
 const FEW_WRITES: BoundaryScenario = {
   cluster: { stores: 3 },
   maxVirtualMs: 120_000,
@@ -26,7 +29,7 @@ const FEW_WRITES: BoundaryScenario = {
   },
 };
 
-test('TestPowerCutAtEveryWrite2B', async () => {
+test('TestPowerCutAtEveryWrite2B', { timeout: SWEEP_TIMEOUT_MS }, async () => {
   const only = boundaryFromEnv();
   if (only !== undefined) return runOneBoundary(FEW_WRITES, only);
   const seed = testSeed('TestPowerCutAtEveryWrite2B');

@@ -14,6 +14,9 @@ import { bytes } from '../../cluster/index.ts';
 import { boundaryFromEnv, type BoundaryScenario, runOneBoundary, sweepWriteBoundaries } from '../../cluster/write-boundaries.ts';
 import { testSeed } from '../../sim/report.ts';
 
+/** Hundreds of scenario runs in one test: on LevelDB (SIM_DISK=level) and a busy machine, a minute or more. */
+const SWEEP_TIMEOUT_MS = 600_000;
+
 const VALUE = 'x'.repeat(40);
 
 /** Enough bytes to pass regionMaxSize: the region splits while the writes go on. */
@@ -67,6 +70,8 @@ async function sweep(name: string, scenario: BoundaryScenario): Promise<void> {
   if (result.problem !== undefined) expect.fail(result.problem);
 }
 
-test('TestPowerCutAtEveryWriteSplit3B', () => sweep('TestPowerCutAtEveryWriteSplit3B', WITH_SPLIT));
+test('TestPowerCutAtEveryWriteSplit3B', { timeout: SWEEP_TIMEOUT_MS }, () => sweep('TestPowerCutAtEveryWriteSplit3B', WITH_SPLIT));
 
-test('TestPowerCutAtEveryWriteConfChange3B', () => sweep('TestPowerCutAtEveryWriteConfChange3B', WITH_CONF_CHANGE));
+test('TestPowerCutAtEveryWriteConfChange3B', { timeout: SWEEP_TIMEOUT_MS }, () =>
+  sweep('TestPowerCutAtEveryWriteConfChange3B', WITH_CONF_CHANGE),
+);
