@@ -1,13 +1,14 @@
 /**
  * Random sequences of transactional commands for the property tests of 4B and 4C (and the kit's
- * model-based tests): a few transactions, each with its own start and commit timestamps and primary key,
- * and a sequence of KvGet, KvPrewrite, KvCommit, KvScan, KvCheckTxnStatus, KvBatchRollback and
- * KvResolveLock commands on a handful of keys.
+ * model-based tests): four transactions, each with its own start and commit timestamps, TTL and changes
+ * (its first key is its primary); the usual lives of some of them (prewrite, commit the primary, commit the
+ * rest) interleaved; and stray KvGet, KvPrewrite, KvCommit, KvScan, KvCheckTxnStatus, KvBatchRollback and
+ * KvResolveLock commands in between, on a handful of keys.
  *
  * The values are chosen to hit boundaries: keys that are prefixes of each other, reads at exactly a start
  * or commit timestamp, TTLs that run out exactly at the current time, scans that start between keys.
- * Timestamps are unique per transaction (as a TSO hands them out), so a start timestamp never equals
- * another transaction's commit timestamp.
+ * Timestamps are unique (as a TSO hands them out), so a start timestamp never equals another
+ * transaction's commit timestamp; in half the scenarios the transactions run one after another.
  */
 import fc from 'fast-check';
 import { kvrpcpb } from '#proto';
