@@ -43,7 +43,7 @@ export interface Boundary {
 const DOWN_MS = 1000;
 
 interface RunResult {
-  /** Writes per store, counted while no cut was armed (the counting run). */
+  /** Writes per store while the workload ran (up to the cut, in a run with one). */
   writes: Map<number, number>;
   fired: boolean;
 }
@@ -85,7 +85,9 @@ async function boundaryRun(cluster: Cluster, sim: Sim, scenario: BoundaryScenari
   await scenario.workload(cluster, sim, (key, value) => acked.push({ key, value }));
   counting = false;
   const fired = cut?.fired ?? false;
-  if (fired) await sim.waitUntil('the cut store to start again', () => restarted, { timeoutMs: 10 * DOWN_MS });
+  if (fired && !(await sim.waitUntil('the cut store to start again', () => restarted, { timeoutMs: 10 * DOWN_MS }))) {
+    throw new Error(`store ${boundary!.store} did not start again within ${10 * DOWN_MS} ms of the end of the workload`);
+  }
 
   // Nothing acknowledged is lost: through the cluster, and on every store's disk (each catches up).
   const latest = new Map<string, AckedWrite>();
