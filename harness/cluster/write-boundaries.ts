@@ -11,7 +11,8 @@
  *
  *   const problem = await sweepWriteBoundaries(scenario, seed);   // undefined, or what broke and where
  *
- * One boundary alone, with the usual failure block and kept trace: CUT=<store>:<n> (see runOneBoundary).
+ * One boundary alone, with the usual failure block and kept trace: CUT=<store>:<n>; the scenario without any
+ * cut: CUT=none (see runOneBoundary).
  */
 import { bytesEqual } from '@impl/util/bytes.ts';
 import { Sim } from '../sim/index.ts';
@@ -121,24 +122,30 @@ async function quietRun(scenario: BoundaryScenario, seed: number, boundary: Boun
   }
 }
 
-/** The boundary named by CUT=<store>:<n> in the environment, if any. */
-export function boundaryFromEnv(env: Record<string, string | undefined> = process.env): Boundary | undefined {
+/**
+ * What CUT in the environment asks for: undefined (not set: sweep every boundary), 'none' (the scenario alone,
+ * without a cut: the counting run) or one boundary (CUT=<store>:<n>).
+ */
+export function boundaryFromEnv(env: Record<string, string | undefined> = process.env): Boundary | 'none' | undefined {
   const raw = env.CUT;
   if (raw === undefined || raw === '') return undefined;
+  if (raw === 'none') return 'none';
   const match = /^(\d+):(\d+)$/.exec(raw);
-  if (match === null) throw new Error(`CUT must be <store>:<write>, e.g. CUT=2:17; got '${raw}'`);
+  if (match === null) throw new Error(`CUT must be <store>:<write> (e.g. CUT=2:17) or none; got '${raw}'`);
   return { store: Number(match[1]), write: Number(match[2]) };
 }
 
-/** Run one boundary as an ordinary simulated test (failure block, kept trace), e.g. when CUT is set. */
-export async function runOneBoundary(scenario: BoundaryScenario, boundary: Boundary): Promise<void> {
+/** Run one boundary (or, with 'none', the scenario without a cut) as an ordinary simulated test: failure block, kept trace. */
+export async function runOneBoundary(scenario: BoundaryScenario, boundary: Boundary | 'none'): Promise<void> {
   let cluster: Cluster | undefined;
   try {
     await runSimTest(
       async (sim) => {
         cluster = new Cluster(sim, scenario.cluster);
-        const { fired } = await boundaryRun(cluster, sim, scenario, boundary);
-        if (!fired) throw new Error(`store ${boundary.store} makes fewer than ${boundary.write} writes in this scenario: no cut`);
+        const { fired } = await boundaryRun(cluster, sim, scenario, boundary === 'none' ? undefined : boundary);
+        if (boundary !== 'none' && !fired) {
+          throw new Error(`store ${boundary.store} makes fewer than ${boundary.write} writes in this scenario: no cut`);
+        }
       },
       { maxVirtualMs: scenario.maxVirtualMs },
     );
@@ -161,7 +168,16 @@ export interface SweepResult {
  * the first boundary that breaks something.
  */
 export async function sweepWriteBoundaries(scenario: BoundaryScenario, seed: number, replay: string): Promise<SweepResult> {
-  const { writes } = await quietRun(scenario, seed, undefined);
+  let writes: Map<number, number>;
+  try {
+    ({ writes } = await quietRun(scenario, seed, undefined));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const problem =
+      `the scenario failed before any power cut (the counting run; seed ${seed}): ${message}\n` +
+      `replay it with its trace: CUT=none SEED=${seed} ${replay}`;
+    return { boundaries: 0, writes: new Map(), problem };
+  }
   let boundaries = 0;
   for (const [store, count] of writes) {
     for (let write = 1; write <= count; write++) {
