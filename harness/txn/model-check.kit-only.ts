@@ -15,6 +15,7 @@ import { Write, WriteKind } from '@impl/kv/transaction/mvcc/write.ts';
 import {
   applyToApi,
   checkRandomScenarios,
+  checkShrinking,
   describeCommand,
   earlyRollbacks,
   KEYS,
@@ -174,15 +175,10 @@ async function comparePrimitives(primitives: Primitive[]): Promise<void> {
 }
 
 /** Undefined when `runs` random sequences of MvccTxn steps agree with the model; else the shrunk one. */
-export async function checkPrimitivesAgainstModel(seed: number, runs: number): Promise<string | undefined> {
+export function checkPrimitivesAgainstModel(seed: number, runs: number): Promise<string | undefined> {
   const sequences = fc.array(primitiveArb, { minLength: 1, maxLength: 40, size: 'max' });
-  const result = await fc.check(fc.asyncProperty(sequences, comparePrimitives), { seed, numRuns: runs });
-  if (!result.failed) return undefined;
-  const steps = result.counterexample?.[0] ?? [];
-  const error = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
-  return (
-    `${error}\n\nshrunk sequence (${steps.length} steps, each on a fresh MvccTxn whose start is the step's ts):\n` +
-    steps.map((p, i) => `${i + 1}. ${describePrimitive(p)}`).join('\n') +
-    `\n\nreplay: SEED=${seed} (fast-check path ${result.counterexamplePath})`
+  return checkShrinking(sequences, comparePrimitives, seed, runs, (steps) =>
+    `shrunk sequence (${steps.length} steps, each on a fresh MvccTxn whose start is the step's ts):\n` +
+    steps.map((p, i) => `${i + 1}. ${describePrimitive(p)}`).join('\n'),
   );
 }

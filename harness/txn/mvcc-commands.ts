@@ -18,6 +18,7 @@ import { composeTs, encodeKey, TS_MAX } from '@impl/kv/transaction/mvcc/codec.ts
 import { Write, WriteKind } from '@impl/kv/transaction/mvcc/write.ts';
 import {
   type HexKey,
+  present,
   readAnswerOf,
   type ReadAnswer,
   type ScanPair,
@@ -297,10 +298,6 @@ export async function applyToApi(api: TxnApi, txns: TxnPlan[], cmd: Command): Pr
   }
 }
 
-function present<T>(x: T | null | undefined): x is T {
-  return x !== undefined && x !== null;
-}
-
 /** The timestamps a command writes at: reads at a version below all of them must not see it. */
 export function commandTimestamps(txns: TxnPlan[], cmd: Command): bigint[] {
   switch (cmd.op) {
@@ -367,15 +364,28 @@ export async function checkRandomScenarios(
   runs: number,
   check: (scenario: Scenario) => Promise<void>,
 ): Promise<string | undefined> {
-  const result = await fc.check(fc.asyncProperty(scenarioArbitrary(stage), check), { seed, numRuns: runs });
-  if (!result.failed) return undefined;
-  const scenario = result.counterexample?.[0];
-  const error = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
-  if (scenario === undefined) return error;
-  return (
-    `${error}\n\nshrunk scenario (${scenario.commands.length} commands):\n${describeTxns(scenario.txns)}\n` +
+  return checkShrinking(scenarioArbitrary(stage), check, seed, runs, (scenario) =>
+    `shrunk scenario (${scenario.commands.length} commands):\n${describeTxns(scenario.txns)}\n` +
     scenario.rolledBackEarly.map((i) => `txn${i} was rolled back before the first command\n`).join('') +
-    scenario.commands.map((c, i) => `${i + 1}. ${describeCommand(c)}`).join('\n') +
-    `\n\nreplay: SEED=${seed} (fast-check path ${result.counterexamplePath})`
+    scenario.commands.map((c, i) => `${i + 1}. ${describeCommand(c)}`).join('\n'),
   );
+}
+
+/**
+ * Check `runs` values of `arbitrary` with `check` (which throws on a problem), seeded by `seed`. Undefined when
+ * all pass; else the problem, the shrunk value as `describe` prints it, and the seed that replays it.
+ */
+export async function checkShrinking<T>(
+  arbitrary: fc.Arbitrary<T>,
+  check: (value: T) => Promise<void>,
+  seed: number,
+  runs: number,
+  describe: (value: T) => string,
+): Promise<string | undefined> {
+  const result = await fc.check(fc.asyncProperty(arbitrary, check), { seed, numRuns: runs });
+  if (!result.failed) return undefined;
+  const error = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
+  if (result.counterexample === null) return error;
+  const [value] = result.counterexample;
+  return `${error}\n\n${describe(value)}\n\nreplay: SEED=${seed} (fast-check path ${result.counterexamplePath})`;
 }

@@ -81,7 +81,8 @@ export function lockInfoOf(key: HexKey, lock: LockView): LockInfoView {
   return { primary: lock.primary, ts: lock.ts, ttl: lock.ttl, key };
 }
 
-function present<T>(x: T | null | undefined): x is T {
+/** True for a proto field that is set (neither undefined nor null). */
+export function present<T>(x: T | null | undefined): x is T {
   return x !== undefined && x !== null;
 }
 
