@@ -1,0 +1,174 @@
+/**
+ * Kit: the linearizability checker (harness/history/linearizability.ts) on histories whose answer is known:
+ * the classic small ones, timed-out operations, errors, generated linearizable histories (and the same with
+ * one read changed, which must be caught), and the smallest failing window it reports.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { checkKvHistory, type KvOperation } from '../../history/linearizability.ts';
+import { linearizableHistory } from '../../history/generate.ts';
+import { SeededRandom } from '@impl/util/prng.ts';
+
+let nextId = 0;
+function put(key: string, value: string, invoke: number, ret: number | undefined, client = 0): KvOperation {
+  return { id: nextId++, client, kind: 'put', key, value, invoke, ret, outcome: ret === undefined ? 'unknown' : 'ok' };
+}
+function del(key: string, invoke: number, ret: number, client = 0): KvOperation {
+  return { id: nextId++, client, kind: 'delete', key, invoke, ret, outcome: 'ok' };
+}
+function get(key: string, output: string | null, invoke: number, ret: number, client = 1): KvOperation {
+  return { id: nextId++, client, kind: 'get', key, output, invoke, ret, outcome: 'ok' };
+}
+
+describe('linearizability checker: small histories', () => {
+  it('a sequential history that a map explains is ok', () => {
+    const h = [put('x', '1', 0, 10), get('x', '1', 20, 30), del('x', 40, 50), get('x', null, 60, 70), get('y', null, 0, 5)];
+    expect(checkKvHistory(h)).toMatchObject({ verdict: 'ok', keys: 2, operations: 5 });
+  });
+
+  it('a read of a value overwritten before the read began (stale read) is a violation', () => {
+    const h = [put('x', '1', 0, 10), put('x', '2', 20, 30), get('x', '1', 40, 50)];
+    const result = checkKvHistory(h);
+    expect(result.verdict).toBe('violation');
+  });
+
+  it('a read that sees a write, then a later read that does not (new-old inversion) is a violation', () => {
+    const h = [put('x', '1', 0, 100), get('x', '1', 10, 20), get('x', null, 30, 40)];
+    expect(checkKvHistory(h).verdict).toBe('violation');
+  });
+
+  it('reads during a slow write may see the old value and then the new one', () => {
+    const h = [put('x', '1', 0, 100), get('x', null, 10, 20), get('x', '1', 30, 40)];
+    expect(checkKvHistory(h).verdict).toBe('ok');
+  });
+
+  it('two overlapping writes may take effect in either order', () => {
+    const a = [put('x', '1', 0, 50), put('x', '2', 10, 60, 2), get('x', '1', 70, 80)];
+    const b = [put('x', '1', 0, 50), put('x', '2', 10, 60, 2), get('x', '2', 70, 80)];
+    expect(checkKvHistory(a).verdict).toBe('ok');
+    expect(checkKvHistory(b).verdict).toBe('ok');
+  });
+
+  it('operations that touch at one instant overlap (virtual time has ties)', () => {
+    const h = [put('x', '1', 0, 10), get('x', null, 10, 20)];
+    expect(checkKvHistory(h).verdict).toBe('ok');
+  });
+
+  it('a read of a value nobody wrote is a violation', () => {
+    expect(checkKvHistory([get('x', 'ghost', 0, 10)]).verdict).toBe('violation');
+  });
+
+  it('a lost acknowledged write: a later read sees the value from before it', () => {
+    const h = [put('x', '1', 0, 10), put('x', '2', 20, 30, 2), get('x', '1', 40, 50), get('x', '2', 60, 70)];
+    expect(checkKvHistory(h).verdict).toBe('violation');
+  });
+});
+
+describe('linearizability checker: timed-out and failed operations', () => {
+  it('a write that timed out may have happened, late, or not at all', () => {
+    const happened = [put('x', '1', 0, undefined), get('x', '1', 500, 510)];
+    const notYet = [put('x', '1', 0, undefined), get('x', null, 500, 510)];
+    const late = [put('x', '1', 0, undefined), get('x', null, 500, 510), get('x', '1', 900, 910)];
+    for (const h of [happened, notYet, late]) expect(checkKvHistory(h).verdict).toBe('ok');
+  });
+
+  it('but once seen, a timed-out write cannot un-happen', () => {
+    const h = [put('x', '1', 0, undefined), get('x', '1', 500, 510), get('x', null, 600, 610)];
+    expect(checkKvHistory(h).verdict).toBe('violation');
+  });
+
+  it('a write that failed did not happen: reading its value is a violation', () => {
+    const failed: KvOperation = { ...put('x', '1', 0, 10), outcome: 'error' };
+    expect(checkKvHistory([failed, get('x', '1', 20, 30)]).verdict).toBe('violation');
+  });
+
+  it('a read that timed out tells nothing', () => {
+    const lost: KvOperation = { id: nextId++, client: 3, kind: 'get', key: 'x', invoke: 0, outcome: 'unknown' };
+    expect(checkKvHistory([put('x', '1', 0, 10), lost]).verdict).toBe('ok');
+  });
+
+  it('a malformed history is refused with a clear error', () => {
+    const noValue: KvOperation = { id: 1, client: 0, kind: 'put', key: 'x', invoke: 0, ret: 1, outcome: 'ok' };
+    expect(() => checkKvHistory([noValue])).toThrow(/a put needs a value/);
+    const backwards = put('x', '1', 10, 5);
+    expect(() => checkKvHistory([backwards])).toThrow(/before its call/);
+    const a = put('x', '1', 0, 1);
+    expect(() => checkKvHistory([a, { ...a }])).toThrow(/id is used twice/);
+  });
+});
+
+describe('linearizability checker: the window it reports', () => {
+  it('is the few operations around the violation, not the whole history', () => {
+    const h: KvOperation[] = [];
+    let t = 0;
+    for (let i = 0; i < 40; i++, t += 20) {
+      h.push(put('x', `a${i}`, t, t + 5));
+      h.push(get('x', `a${i}`, t + 10, t + 15));
+    }
+    // The stale read: after a41 was written, a read answers a40.
+    h.push(put('x', 'a40', t, t + 5), put('x', 'a41', t + 10, t + 15), get('x', 'a40', t + 20, t + 25));
+    for (let i = 0; i < 40; i++) h.push(put('x', `b${i}`, t + 100 + 20 * i, t + 105 + 20 * i));
+    const result = checkKvHistory(h);
+    expect(result.verdict).toBe('violation');
+    if (result.verdict !== 'violation') return;
+    expect(result.key).toBe('x');
+    expect(result.window.map((o) => o.value ?? o.output)).toEqual(['a41', 'a40']);
+  });
+
+  it('keeps earlier writes that timed out: they could land inside the window', () => {
+    const h = [
+      put('x', 'early', 0, undefined, 5),
+      put('x', '1', 100, 110),
+      get('x', 'early', 200, 210),
+      get('x', '1', 300, 310),
+    ];
+    const result = checkKvHistory(h);
+    expect(result.verdict).toBe('violation');
+    if (result.verdict !== 'violation') return;
+    expect(result.window.some((o) => o.value === 'early')).toBe(true);
+  });
+});
+
+describe('linearizability checker: generated histories', () => {
+  it('every history played against a correct map is ok (200 histories, with timeouts)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 }), (seed) => {
+        const rng = new SeededRandom(seed);
+        const h = linearizableHistory({ operations: 200, keys: 4, clients: 5, timeoutRate: 0.05, random: () => rng.nextFloat() });
+        expect(checkKvHistory(h).verdict).toBe('ok');
+      }),
+      { numRuns: 200, seed: 1 },
+    );
+  });
+
+  it('changing one read to a value never written makes every such history a violation', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 }), fc.nat(), (seed, pick) => {
+        const rng = new SeededRandom(seed);
+        const h = linearizableHistory({ operations: 100, keys: 3, clients: 4, timeoutRate: 0.05, random: () => rng.nextFloat() });
+        const reads = h.filter((o) => o.kind === 'get' && o.outcome === 'ok');
+        fc.pre(reads.length > 0);
+        const victim = reads[pick % reads.length]!;
+        const broken = h.map((o) => (o === victim ? { ...o, output: 'never-written' } : o));
+        const result = checkKvHistory(broken);
+        expect(result.verdict).toBe('violation');
+        if (result.verdict === 'violation') expect(result.window.map((o) => o.id)).toContain(victim.id);
+      }),
+      { numRuns: 200, seed: 2 },
+    );
+  });
+
+  it('a history of 10,000 operations over 100 keys is decided, well inside the default step budget', () => {
+    const rng = new SeededRandom(7);
+    const h = linearizableHistory({ operations: 10_000, keys: 100, clients: 8, timeoutRate: 0.01, random: () => rng.nextFloat() });
+    const result = checkKvHistory(h);
+    expect(result.verdict).toBe('ok');
+    expect(result.steps).toBeLessThan(1_000_000);
+  });
+
+  it('a search that runs out of steps says unknown, never ok', () => {
+    const rng = new SeededRandom(9);
+    const h = linearizableHistory({ operations: 2_000, keys: 1, clients: 8, random: () => rng.nextFloat() });
+    expect(checkKvHistory(h, { maxSteps: 100 })).toMatchObject({ verdict: 'unknown', key: 'k0' });
+  });
+});
