@@ -1,10 +1,17 @@
 /**
  * Kit: the linearizability checker (harness/history/linearizability.ts) on histories whose answer is known:
  * the classic small ones, timed-out operations, errors, generated linearizable histories (and the same with
- * one read changed, which must be caught), and the smallest failing window it reports.
+ * one read changed, which must be caught), the smallest failing window it reports, and that window as text
+ * and as an HTML diagram (rendered in a real headless browser).
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { describeWindow, historyHtml } from '../../history/history-html.ts';
 import { checkKvHistory, type KvOperation } from '../../history/linearizability.ts';
 import { linearizableHistory } from '../../history/generate.ts';
 import { SeededRandom } from '@impl/util/prng.ts';
@@ -171,4 +178,40 @@ describe('linearizability checker: generated histories', () => {
     const h = linearizableHistory({ operations: 2_000, keys: 1, clients: 8, random: () => rng.nextFloat() });
     expect(checkKvHistory(h, { maxSteps: 100 })).toMatchObject({ verdict: 'unknown', key: 'k0' });
   });
+});
+
+describe('showing a violation', () => {
+  const window = [put('x', '1', 100, 110, 0), put('x', '2', 120, 130, 2), get('x', '1', 140, 150, 1), put('x', '3', 90, undefined, 4)];
+
+  it('as text: one line per operation in call order, with its client and times', () => {
+    const lines = describeWindow(window).split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/client 4 +put "x" = "3" \(timed out\) +\[90 ms, no answer\]/);
+    expect(lines[3]).toMatch(/client 1 +get "x" -> "1" +\[140 ms, 150 ms\]/);
+  });
+
+  it('as an HTML page that a real browser draws: a lane per client, a bar per operation', () => {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'history-page-'));
+    try {
+      const page = path.join(dir, 'violation.html');
+      const hostile: KvOperation = { ...get('x</script><b>', 'v', 100, 105, 7), output: '<img>' };
+      fs.writeFileSync(page, historyHtml([...window, hostile], { title: 'x: not linearizable', notes: ['seed 42 <replay>'] }));
+      const chromium = execFileSync(path.join(root, 'harness/tools/ensure-chromium.sh'), { encoding: 'utf8' }).trim();
+      const dom = execFileSync(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `file://${page}`], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 60_000,
+      });
+      expect((dom.match(/<div class="lane">/g) ?? []).length).toBe(5);
+      expect((dom.match(/<div class="op /g) ?? []).length).toBe(5);
+      expect(dom).toContain('class="op put open"');
+      expect(dom).toContain('get "x" -&gt; "1"');
+      expect(dom).toContain('seed 42 &lt;replay&gt;');
+      expect(dom).not.toContain('<img>');
+      expect(dom).not.toContain('<b>');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
