@@ -93,8 +93,10 @@ function captureOutput(): { text: () => string; stop: () => void } {
 }
 
 function describeError(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}${err.stack ? `\n${err.stack.split('\n').slice(1).join('\n')}` : ''}`;
-  return String(err);
+  if (!(err instanceof Error)) return String(err);
+  // The stack repeats the message, whole when it has several lines (a failure block): keep only its frames.
+  const frames = (err.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  return `${err.name}: ${err.message}${frames.length > 0 ? `\n${frames.join('\n')}` : ''}`;
 }
 
 /**

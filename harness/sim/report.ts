@@ -94,6 +94,8 @@ export interface ReplayInput {
   seed: number;
   /** Implementation under test (the IMPL variable); default: IMPL from the environment, else "reference". */
   impl?: string;
+  /** Whether the run is a swarm run (SWARM=1); default: the SWARM environment variable. */
+  swarm?: boolean;
 }
 
 /** The commands that replay one test with one seed: the vitest form, and the make form for stage suites. */
@@ -101,12 +103,22 @@ export function replayCommands(input: ReplayInput): { vitest: string; make: stri
   const file = toRepoPath(input.testFile);
   const impl = input.impl ?? process.env.IMPL ?? 'reference';
   const implPrefix = impl === 'reference' ? '' : `IMPL=${shellQuote(impl)} `;
+  // A swarm run draws its faults from the seed too: the replay must be one as well.
+  const swarm = input.swarm ?? swarmFromEnv();
   // vitest matches -t against the describe names and the test name joined by spaces.
-  const pattern = escapeRegExp(input.testName.split(' > ').join(' ')) + '$';
-  const vitest = `${implPrefix}SEED=${input.seed} npx vitest run ${file} -t ${shellQuote(pattern)}`;
+  const name = escapeRegExp(input.testName.split(' > ').join(' '));
+  const vitest = `${implPrefix}SEED=${input.seed}${swarm ? ' SWARM=1' : ''} npx vitest run ${file} -t ${shellQuote(`${name}$`)}`;
   const stage = stageOfTestFile(file);
-  const make = stage === undefined ? undefined : `make project${stage} SEED=${input.seed} IMPL=${impl}`;
+  const make =
+    stage === undefined
+      ? undefined
+      : `make project${stage} IMPL=${shellQuote(impl)} SEED=${input.seed}${swarm ? ' SWARM=1' : ''} RUN=${shellQuote(`^${name}$`)}`;
   return { vitest, make };
+}
+
+function swarmFromEnv(): boolean {
+  const v = process.env.SWARM;
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
 
 export interface FailureInput extends ReplayInput {
@@ -134,12 +146,29 @@ export function formatFailure(input: FailureInput): string {
   lines.push(`  replay:      ${vitest}`);
   if (make !== undefined) lines.push(`          or:  ${make}`);
   if (input.traceFile !== undefined) lines.push(`  full trace:  ${toRepoPath(input.traceFile)}`);
-  const shown = input.lastEvents.slice(-(input.showEvents ?? 40));
+  lines.push(`  more detail: add LOG_LEVEL=debug to either command (the logs go to stderr, not into the trace: same run, same hash)`);
+  const { shown, ticksHidden } = lastEventsWithoutTicks(input.lastEvents, input.showEvents ?? 40);
   if (shown.length > 0) {
-    lines.push(`  last ${shown.length} events (virtual time, who, kind, detail):`);
+    const hidden = ticksHidden > 0 ? `; ${ticksHidden} periodic ticks left out` : '';
+    lines.push(`  last ${shown.length} events (virtual time, who, kind, detail${hidden}):`);
     for (const rec of shown) lines.push(`    ${formatRecord(rec)}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The last `count` records that are not periodic timer ticks ('every': raft ticks, heartbeats of the store,
+ * log GC ticks), which fill most of a trace and rarely explain a failure; and how many ticks were skipped
+ * between the first record shown and the end.
+ */
+export function lastEventsWithoutTicks(records: readonly TraceRecord[], count: number): { shown: TraceRecord[]; ticksHidden: number } {
+  const shown: TraceRecord[] = [];
+  let ticksHidden = 0;
+  for (let i = records.length - 1; i >= 0 && shown.length < count; i--) {
+    if (records[i]!.k === 'every') ticksHidden++;
+    else shown.push(records[i]!);
+  }
+  return { shown: shown.reverse(), ticksHidden };
 }
 
 function describeError(error: unknown): string {

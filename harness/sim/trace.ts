@@ -38,7 +38,7 @@ export interface TraceRecord {
 }
 
 export interface TraceOptions {
-  /** How many recent records to keep in memory (default 200). */
+  /** How many recent records to keep in memory (default 2000: enough for a failure block once periodic ticks are left out). */
   keep?: number;
   /** Stream every record to this JSONL file (created, with its directory; overwritten if present). */
   file?: string;
@@ -57,7 +57,7 @@ export class Trace {
   private pendingBytes = 0;
 
   constructor(options: TraceOptions = {}) {
-    this.keep = Math.max(1, options.keep ?? 200);
+    this.keep = Math.max(1, options.keep ?? 2000);
     this.file = options.file;
     if (options.file !== undefined) {
       mkdirSync(dirname(options.file), { recursive: true });

@@ -48,7 +48,13 @@ describe('replay commands and failure block', () => {
       impl: 'labs/2b',
     });
     expect(cmds.vitest).toBe(`IMPL='labs/2b' SEED=77 npx vitest run harness/suites/2b/basic.test.ts -t 'TestBasic2B$'`);
-    expect(cmds.make).toBe('make project2b SEED=77 IMPL=labs/2b');
+    expect(cmds.make).toBe(`make project2b IMPL='labs/2b' SEED=77 RUN='^TestBasic2B$'`);
+  });
+
+  test('a swarm run replays as one: SWARM=1 in both commands', () => {
+    const cmds = replayCommands({ testFile: 'harness/suites/3b/x.test.ts', testName: 'TestOneSplit3B', seed: 3, impl: 'reference', swarm: true });
+    expect(cmds.vitest).toBe(`SEED=3 SWARM=1 npx vitest run harness/suites/3b/x.test.ts -t 'TestOneSplit3B$'`);
+    expect(cmds.make).toBe(`make project3b IMPL='reference' SEED=3 SWARM=1 RUN='^TestOneSplit3B$'`);
   });
 
   test('describe names join the pattern; regex and shell specials are escaped; kit tests have no make form', () => {
@@ -57,6 +63,7 @@ describe('replay commands and failure block', () => {
       testName: "group > it's (odd) [1]",
       seed: 5,
       impl: 'reference',
+      swarm: false,
     });
     expect(cmds.vitest).toBe(
       `SEED=5 npx vitest run harness/suites/kit/x.test.ts -t 'group it'\\''s \\(odd\\) \\[1\\]$'`,
@@ -68,12 +75,15 @@ describe('replay commands and failure block', () => {
     const events: TraceRecord[] = [
       { i: 0, t: 0, k: 'start', n: 's1', d: 'incarnation 1' },
       { i: 1, t: 50, k: 'every', n: 's1', d: 'tick' },
+      { i: 2, t: 60, k: 'send', n: 's1', d: '1->2 r1 MsgHeartbeat t1' },
+      { i: 3, t: 100, k: 'every', n: 's1', d: 'tick' },
     ];
     const block = formatFailure({
       testFile: 'harness/suites/2a/x.test.ts',
       testName: 'TestLeaderElection2AA',
       seed: 9,
       impl: 'reference',
+      swarm: false,
       error: new Error('expected 1 leader, got 2\nmore detail'),
       traceHash: '0123456789abcdef',
       lastEvents: events,
@@ -86,11 +96,12 @@ describe('replay commands and failure block', () => {
         '  seed:        9',
         '  trace hash:  0123456789abcdef  (at virtual time 50 ms)',
         `  replay:      SEED=9 npx vitest run harness/suites/2a/x.test.ts -t 'TestLeaderElection2AA$'`,
-        '          or:  make project2a SEED=9 IMPL=reference',
+        `          or:  make project2a IMPL='reference' SEED=9 RUN='^TestLeaderElection2AA$'`,
         '  full trace:  .tmp/traces/TestLeaderElection2AA-9.jsonl',
-        '  last 2 events (virtual time, who, kind, detail):',
+        '  more detail: add LOG_LEVEL=debug to either command (the logs go to stderr, not into the trace: same run, same hash)',
+        '  last 2 events (virtual time, who, kind, detail; 2 periodic ticks left out):',
         '           0ms  s1     start  incarnation 1',
-        '          50ms  s1     every  tick',
+        '          60ms  s1     send   1->2 r1 MsgHeartbeat t1',
       ].join('\n'),
     );
   });
