@@ -9,10 +9,12 @@
  */
 import { runSimTest, type Sim, type SimTestOptions, type SimTestResult } from '../sim/index.ts';
 import { Cluster, type ClusterOptions } from './cluster.ts';
+import { describeClusterState } from './store-inspection.ts';
 
 /**
  * runSimTest with a started cluster: builds the cluster in the simulation, runs `body` as the main client,
- * shuts the cluster down, and on any failure still closes the engines and deletes the temporary files.
+ * shuts the cluster down, and on any failure still closes the engines and deletes the temporary files. A
+ * failure block shows every store's raft state at the failure (describeClusterState).
  */
 export async function runClusterTest<T>(
   options: ClusterOptions,
@@ -27,7 +29,7 @@ export async function runClusterTest<T>(
       const value = await body(cluster, sim);
       await cluster.shutdown();
       return value;
-    }, testOptions);
+    }, { ...testOptions, describeState: () => (cluster === undefined ? '' : describeClusterState(cluster)) });
   } finally {
     await cluster?.shutdown().catch(() => undefined);
   }

@@ -6,7 +6,7 @@ import type { ColumnFamily } from '@impl/kv/storage/storage.ts';
 import { bytesEqual } from '@impl/util/bytes.ts';
 import type { Cluster } from './cluster.ts';
 import { ClusterCheckError } from './errors.ts';
-import { showKey } from './keys.ts';
+import { showKey, showRegion } from './keys.ts';
 
 /** Polls of a store's engine: up to 6 virtual seconds, as TinyKV. */
 const ENGINE_POLLS = 300;
@@ -93,4 +93,30 @@ export async function waitForLeaderStore(cluster: Cluster, regionId: number, amo
   const leader = leaderStore(cluster, regionId, among);
   if (leader === undefined) throw new ClusterCheckError(`no leader of region ${regionId} among stores ${among.join(', ')} after ${timeoutMs} virtual ms`);
   return leader;
+}
+
+/**
+ * Every store's raft state at this moment, for a failure block: per store, up or down, and per peer its
+ * role, term, leader, commit, applied and last index, and its region (range, epoch, members).
+ */
+export function describeClusterState(cluster: Cluster): string {
+  const lines: string[] = [];
+  for (const id of cluster.storeIds()) {
+    if (!cluster.isUp(id)) {
+      lines.push(`  store ${id}: down`);
+      continue;
+    }
+    const store = cluster.raftstore(id);
+    const peers = store.metaView().peers;
+    lines.push(`  store ${id}: ${peers.length} peer(s)`);
+    for (const { region, peerId, initialized } of peers) {
+      const s = store.raftStatusOf(region.id);
+      const raft =
+        s === undefined
+          ? 'no raft state'
+          : `${s.role.toLowerCase()} term ${s.term} leader ${s.leaderId === 0 ? 'none' : s.leaderId} commit ${s.commit} applied ${s.applied} last ${s.lastIndex}`;
+      lines.push(`    peer ${peerId}: ${raft}; ${initialized ? showRegion(region) : `region ${region.id} (not initialized: no data yet)`}`);
+    }
+  }
+  return lines.join('\n');
 }

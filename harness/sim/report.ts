@@ -132,6 +132,8 @@ export interface FailureInput extends ReplayInput {
   virtualTime?: number;
   /** How many trailing events to show (default 40). */
   showEvents?: number;
+  /** The state of the system under test at the failure (indented lines), e.g. each store's raft state. */
+  state?: string;
   /** Leave out the first line naming the error (when the block is appended to that error's own message). */
   omitError?: boolean;
 }
@@ -147,6 +149,10 @@ export function formatFailure(input: FailureInput): string {
   if (make !== undefined) lines.push(`          or:  ${make}`);
   if (input.traceFile !== undefined) lines.push(`  full trace:  ${toRepoPath(input.traceFile)}`);
   lines.push(`  more detail: add LOG_LEVEL=debug to either command (the logs go to stderr, not into the trace: same run, same hash)`);
+  if (input.state !== undefined && input.state !== '') {
+    lines.push(`  at the failure:`);
+    for (const line of input.state.split('\n')) lines.push(`  ${line}`);
+  }
   const { shown, ticksHidden } = lastEventsWithoutTicks(input.lastEvents, input.showEvents ?? 40);
   if (shown.length > 0) {
     const hidden = ticksHidden > 0 ? `; ${ticksHidden} periodic ticks left out` : '';

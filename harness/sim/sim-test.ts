@@ -26,6 +26,8 @@ export interface SimTestOptions extends Omit<SimOptions, 'seed' | 'traceFile'> {
   seed?: number;
   /** Write the full trace file (default true). */
   traceToFile?: boolean;
+  /** On failure, the state of the system under test, for the failure block (see formatFailure's `state`). */
+  describeState?: () => string;
 }
 
 /** What a finished simulated test reports. */
@@ -43,7 +45,7 @@ export async function runSimTest<T>(body: (sim: Sim) => Promise<T>, options: Sim
   const testFile = state.testPath ?? 'unknown-file';
   const seed = options.seed ?? testSeed(testName);
   const traceFile = options.traceToFile === false ? undefined : tracePath(testName, seed);
-  const { maxVirtualMs, seed: _seed, traceToFile: _toFile, ...simOptions } = options;
+  const { maxVirtualMs, seed: _seed, traceToFile: _toFile, describeState, ...simOptions } = options;
   const sim = new Sim({ ...simOptions, seed, traceFile });
   try {
     const value = await sim.main(() => body(sim), { maxVirtualMs });
@@ -53,6 +55,13 @@ export async function runSimTest<T>(body: (sim: Sim) => Promise<T>, options: Sim
     if (traceFile !== undefined && !process.env.KEEP_TRACE) rmSync(traceFile, { force: true });
     return result;
   } catch (err) {
+    // Read before anything is closed: the stores are still as they were when the test failed.
+    let state: string | undefined;
+    try {
+      state = describeState?.();
+    } catch (describeErr) {
+      state = `  (could not describe the state: ${describeErr instanceof Error ? describeErr.message : String(describeErr)})`;
+    }
     sim.close();
     if (err instanceof SimError) {
       // The block below lists the last events; drop the shorter list the error's message carries.
@@ -67,6 +76,7 @@ export async function runSimTest<T>(body: (sim: Sim) => Promise<T>, options: Sim
       lastEvents: sim.lastEvents(),
       traceFile,
       virtualTime: sim.now(),
+      state,
       omitError: err instanceof Error,
     });
     // The failure's trace is kept; older ones go (harness/retention.ts).

@@ -1,6 +1,6 @@
 // The test cluster itself, on the reference raftstore: bootstrap and routing through the mock scheduler,
 // key-value operations through raft, engine-level checks, crash and restart on real engines, fail-over of
-// requests, the request deadline, and clean-up of the temporary directories.
+// requests, the request deadline, clean-up of the temporary directories, and the stores' state in a failure block.
 import { existsSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { raft_cmdpb } from '#proto';
@@ -106,3 +106,21 @@ test('an isolated store gets nothing until the filter is removed', () =>
     },
     { maxVirtualMs: 60_000 },
   ));
+
+test("a failing cluster test's block shows every store's raft state at the failure", async () => {
+  const err = await runClusterTest(
+    { stores: 3 },
+    async (cluster) => {
+      await cluster.mustPut(bytes('k'), bytes('v'));
+      await cluster.stopStore(3);
+      throw new Error('planted failure');
+    },
+    { maxVirtualMs: 60_000, seed: 11, traceToFile: false },
+  ).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(Error);
+  const message = (err as Error).message;
+  expect(message).toContain('  at the failure:');
+  expect(message).toContain('    store 3: down');
+  expect(message).toMatch(/ {6}peer \d+: leader term \d+ leader \d+ commit \d+ applied \d+ last \d+; region 1 \["", \+inf\) v1\/c1 peers /);
+  expect((message.match(/ {6}peer \d+: follower term/g) ?? []).length).toBe(1);
+});

@@ -107,6 +107,21 @@ describe('replay commands and failure block', () => {
   });
 });
 
+test('the failure block shows the state it is given, indented under "at the failure"', () => {
+  const block = formatFailure({
+    testFile: 'harness/suites/2b/x.test.ts',
+    testName: 'TestBasic2B',
+    seed: 1,
+    impl: 'reference',
+    swarm: false,
+    error: new Error('boom'),
+    traceHash: 'ff',
+    lastEvents: [],
+    state: '  store 1: down\n  store 2: 1 peer(s)',
+  });
+  expect(block.split('\n').slice(-3)).toEqual(['  at the failure:', '    store 1: down', '    store 2: 1 peer(s)']);
+});
+
 describe('runSimTest', () => {
   test('a failing test keeps its trace and gets the replay block in its message', async () => {
     const err = await runSimTest(

@@ -38,6 +38,19 @@ export interface RaftstoreDeps {
   config: RaftstoreConfig;
 }
 
+/** What Raftstore.raftStatusOf returns. */
+export interface PeerRaftStatus {
+  peerId: number;
+  role: 'Follower' | 'Candidate' | 'Leader';
+  term: number;
+  /** The leader this peer knows of (0: none). */
+  leaderId: number;
+  lastIndex: number;
+  commit: number;
+  /** The applied index of its apply state. */
+  applied: number;
+}
+
 /** What Raftstore.metaView returns. */
 export interface StoreMetaView {
   /** Every peer the router holds, in region id order. */
@@ -454,11 +467,19 @@ export class Raftstore {
 
 
 
-  /** The peer of region `regionId` on this store: its raft term and leader as this peer sees them (tests, debugging). */
-  raftStatusOf(regionId: number): { peerId: number; term: number; leaderId: number; lastIndex: number; commit: number } | undefined {
+  /** The peer of region `regionId` on this store: its raft state as this peer sees it (tests, debugging). */
+  raftStatusOf(regionId: number): PeerRaftStatus | undefined {
     const peer = this.ctx.router.get(regionId);
     if (peer === undefined) return undefined;
     const status = peer.raftGroup.status();
-    return { peerId: peer.peerId, term: status.term, leaderId: status.lead, lastIndex: status.lastIndex, commit: status.commit };
+    return {
+      peerId: peer.peerId,
+      role: StateType[status.raftState] as PeerRaftStatus['role'],
+      term: status.term,
+      leaderId: status.lead,
+      lastIndex: status.lastIndex,
+      commit: status.commit,
+      applied: peer.storage.appliedIndex(),
+    };
   }
 }
