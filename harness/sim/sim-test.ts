@@ -52,7 +52,11 @@ export async function runSimTest<T>(body: (sim: Sim) => Promise<T>, options: Sim
     sim.close();
     const result = { value, seed, traceHash: sim.traceHash(), events: sim.trace.count, virtualMs: sim.now() };
     console.log(`[sim] ${testName}: passed; seed ${seed}, trace hash ${result.traceHash}, ${result.events} events, ${result.virtualMs} virtual ms`);
-    if (traceFile !== undefined && !process.env.KEEP_TRACE) rmSync(traceFile, { force: true });
+    if (traceFile !== undefined) {
+      // A passing run keeps its trace only when asked (KEEP_TRACE=1), and then within the same bound.
+      if (process.env.KEEP_TRACE) prune(dirname(traceFile), RETENTION.traces, [basename(traceFile)]);
+      else rmSync(traceFile, { force: true });
+    }
     return result;
   } catch (err) {
     // Read before anything is closed: the stores are still as they were when the test failed.

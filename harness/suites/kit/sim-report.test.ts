@@ -150,6 +150,20 @@ describe('runSimTest', () => {
     }
   });
 
+  test('with KEEP_TRACE=1 a passing test keeps its trace file', async () => {
+    const before = process.env.KEEP_TRACE;
+    process.env.KEEP_TRACE = '1';
+    const file = tracePath(expect.getState().currentTestName!, 8);
+    try {
+      await runSimTest(async (sim) => sim.sleep(10), { maxVirtualMs: 100, seed: 8 });
+      expect(readFileSync(file, 'utf8')).toContain('"k":"client"');
+    } finally {
+      if (before === undefined) delete process.env.KEEP_TRACE;
+      else process.env.KEEP_TRACE = before;
+      rmSync(file, { force: true });
+    }
+  });
+
   test('a passing test removes its trace file', async () => {
     const result = await runSimTest(async (sim) => sim.sleep(10), { maxVirtualMs: 100, seed: 6 });
     expect(result.virtualMs).toBe(10);
