@@ -26,7 +26,7 @@ endif
 STAGE_TARGETS := project1 project2a project2aa project2ab project2ac project2b project2c \
 	project3a project3b project3c project4a project4b project4c
 
-.PHONY: help test typecheck labs labs-check integrity ui bench bugzoo power grade $(STAGE_TARGETS)
+.PHONY: help test typecheck labs labs-check integrity ui trace bench bugzoo power grade $(STAGE_TARGETS)
 
 help:
 	@echo "TinyKV-TS targets:"
@@ -47,6 +47,7 @@ help:
 	@echo "  make project4b       stage 4B (KvGet, KvPrewrite, KvCommit) against IMPL (default labs/4b)"
 	@echo "  make project4c       stage 4C (KvScan, KvCheckTxnStatus, ...) against IMPL (default labs/4c)"
 	@echo "  make ui STAGE=2aa    Vitest UI for a stage's suites on http://127.0.0.1:51204/__vitest__/ (IMPL as above)"
+	@echo "  make trace FILE=.tmp/traces/<test>-<seed>.jsonl   the trace viewer: one HTML page (lanes, messages, leaders, crashes)"
 	@echo "  make labs            regenerate the lab copies labs/<lab>/ from the markers in reference/"
 	@echo "  make labs-check      fail if labs/ differs from what reference/ generates"
 	@echo "  make integrity       integrity matrix of the lab copies (LAB=2a for one lab)"
@@ -69,6 +70,9 @@ grade:
 
 $(STAGE_TARGETS):
 	@$(TSX) harness/labs/run-stage.ts $(patsubst project%,%,$@)
+
+trace:
+	@$(TSX) harness/trace-viewer/viewer.ts $(FILE) $(OUT)
 
 ui:
 	@if [ -z "$(STAGE)" ]; then echo "usage: make ui STAGE=<stage> [IMPL=<dir>]   e.g. make ui STAGE=2aa IMPL=reference" >&2; exit 2; fi

@@ -147,7 +147,10 @@ export function formatFailure(input: FailureInput): string {
   lines.push(`  trace hash:  ${input.traceHash}${input.virtualTime === undefined ? '' : `  (at virtual time ${input.virtualTime} ms)`}`);
   lines.push(`  replay:      ${vitest}`);
   if (make !== undefined) lines.push(`          or:  ${make}`);
-  if (input.traceFile !== undefined) lines.push(`  full trace:  ${toRepoPath(input.traceFile)}`);
+  if (input.traceFile !== undefined) {
+    lines.push(`  full trace:  ${toRepoPath(input.traceFile)}`);
+    lines.push(`  see it:      make trace FILE=${toRepoPath(input.traceFile)}   (writes an HTML page to open in a browser)`);
+  }
   lines.push(`  more detail: add LOG_LEVEL=debug to either command (the logs go to stderr, not into the trace: same run, same hash)`);
   if (input.state !== undefined && input.state !== '') {
     lines.push(`  at the failure:`);

@@ -98,6 +98,7 @@ describe('replay commands and failure block', () => {
         `  replay:      SEED=9 npx vitest run harness/suites/2a/x.test.ts -t 'TestLeaderElection2AA$'`,
         `          or:  make project2a IMPL='reference' SEED=9 RUN='^TestLeaderElection2AA$'`,
         '  full trace:  .tmp/traces/TestLeaderElection2AA-9.jsonl',
+        '  see it:      make trace FILE=.tmp/traces/TestLeaderElection2AA-9.jsonl   (writes an HTML page to open in a browser)',
         '  more detail: add LOG_LEVEL=debug to either command (the logs go to stderr, not into the trace: same run, same hash)',
         '  last 2 events (virtual time, who, kind, detail; 2 periodic ticks left out):',
         '           0ms  s1     start  incarnation 1',
