@@ -69,6 +69,23 @@
   const endTime = records.length ? records[records.length - 1].t : 0;
   for (const [name, from] of downSince) downSpans.push({ lane: laneOf(name), from, to: endTime });
 
+  // Network filters (partitions, drop rates): from "filter added: NAME" to its removal (or "filters cleared").
+  const filterSpans = [];
+  const openFilters = [];
+  for (const r of records) {
+    if (r.k !== 'note' || r.n !== 'net') continue;
+    const added = /^filter added: (.*)$/.exec(r.d);
+    const removed = /^filter removed: (.*)$/.exec(r.d);
+    if (added) openFilters.push({ name: added[1], from: r.t });
+    else if (removed) {
+      const at = openFilters.findIndex((f) => f.name === removed[1]);
+      if (at >= 0) filterSpans.push({ ...openFilters.splice(at, 1)[0], to: r.t });
+    } else if (r.d === 'filters cleared') {
+      for (const f of openFilters.splice(0)) filterSpans.push({ ...f, to: r.t });
+    }
+  }
+  for (const f of openFilters) filterSpans.push({ ...f, to: endTime });
+
   // Controls.
   const types = [...new Set(messages.map((m) => m.send.msg.type))].sort();
   const regions = [...new Set(messages.map((m) => m.send.msg.region))].sort((a, b) => a - b);
@@ -139,6 +156,13 @@
       ctx.fillStyle = 'rgba(208, 57, 43, 0.12)';
       ctx.fillRect(x(span.from), y(span.lane) - LANE_H / 2, Math.max(2, x(span.to) - x(span.from)), LANE_H);
     }
+    filterSpans.forEach((span, n) => {
+      if (span.to < view.from || span.from > view.to) return;
+      ctx.fillStyle = 'rgba(142, 68, 173, 0.07)';
+      ctx.fillRect(x(span.from), TOP, Math.max(2, x(span.to) - x(span.from)), lanes.length * LANE_H);
+      ctx.fillStyle = 'rgba(142, 68, 173, 0.8)';
+      ctx.fillText(span.name, Math.max(LEFT, x(span.from)) + 2, TOP + 10 + (n % 3) * 11);
+    });
     // Leader of the chosen region (or of region 1): a strip along the leader's lane.
     const region = f.region !== undefined ? f.region : regions[0];
     for (const span of leaderSpans.get(region) || []) {
@@ -188,8 +212,8 @@
       ctx.lineTo(x(meta.failedAt), canvas.height);
       ctx.stroke();
       ctx.fillStyle = '#d0392b';
-      const label = x(meta.failedAt) + 50 > canvas.width ? x(meta.failedAt) - 46 : x(meta.failedAt) + 4;
-      ctx.fillText('failure', label, TOP - 8);
+      const label = x(meta.failedAt) + 30 > canvas.width ? x(meta.failedAt) - 26 : x(meta.failedAt) + 4;
+      ctx.fillText('end', label, TOP - 8);
     }
     // Time axis.
     ctx.fillStyle = '#666';

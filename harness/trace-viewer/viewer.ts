@@ -7,8 +7,9 @@
  *     region and store;
  *   - the leader of the chosen region as a strip along its store's lane (a store that sends appends or
  *     heartbeats for the region leads it);
- *   - the time a store was down (crash to restart) shaded;
- *   - the failure marked (the last event of a failed test) with a button to jump there (or open
+ *   - the time a store was down (crash to restart) shaded red, network filters (partitions, drop rates)
+ *     shaded purple with their names;
+ *   - the end marked (a failed test's trace ends at its failure) with a button to jump there (or open
  *     page.html#failure, or page.html#t=<ms> for another moment);
  *   - zoom (mouse wheel), pan (drag), search (highlights matching events), and a click on an event shows
  *     its fields.
@@ -54,7 +55,7 @@ export function readTrace(file: string): TraceRecord[] {
 
 export interface TracePageOptions {
   title: string;
-  /** Virtual time of the failure, marked on the page (default: none). */
+  /** Virtual time to mark as the end (a failed run's failure); default: none. */
   failedAt?: number;
 }
 
@@ -88,13 +89,15 @@ export function traceHtml(records: readonly TraceRecord[], options: TracePageOpt
   <select id="store"><option value="">every store</option></select>
   <label><input id="ticks" type="checkbox"> periodic ticks</label>
   <button id="reset" type="button">whole run</button>
-  <button id="failure" type="button">jump to the end / failure</button>
+  <button id="failure" type="button">jump to the end (a failure)</button>
 </div>
 <div id="types"></div>
 <div id="status">loading...</div>
 <div id="wrap"><canvas id="canvas" width="1000" height="300"></canvas></div>
 <p>Wheel: zoom; drag: pan; click an event for its fields. Arrows run from send to receive; a red x is a
-dropped message; the yellow strip marks the leader of the chosen region; red shading: a store was down.</p>
+dropped message; the yellow strip marks the leader of the chosen region; red shading: a store was down;
+purple shading: a network filter (partition, drops) was in place. Notes (the test's rounds, the scheduler's
+view of the regions: epochs, splits, conf changes) sit in the test lane: search for them.</p>
 <div id="details"></div>
 <pre id="errors"></pre>
 <script>window.addEventListener('error', (e) => { document.getElementById('errors').textContent += e.message + '\n'; });</script>

@@ -45,7 +45,9 @@ function smallTrace(): TraceRecord[] {
     [125, 'crash', 's3', 'incarnation 1; dropped 2 every'],
     [126, 'drop', 's1', '1->3 r1 MsgAppend t2 i5 n1 c5: s3 is down'],
     [129, 'recv', 's2', '1->2 r1 MsgAppend t2 i5 n1 c5'],
+    [130, 'note', 'net', 'filter added: partition [1] | [2, 3]'],
     [140, 'note', 'sim', 'generic test: round 1 of 3'],
+    [145, 'note', 'net', 'filter removed: partition [1] | [2, 3]'],
     [150, 'client', 'client:main', 'after put "k"'],
     [300, 'start', 's3', 'incarnation 2'],
   ];
@@ -56,7 +58,7 @@ describe('trace viewer', () => {
   it('reads a JSONL trace and refuses a malformed one, naming the line', () => {
     const good = path.join(scratch, 'good.jsonl');
     fs.writeFileSync(good, smallTrace().map((r) => JSON.stringify(r)).join('\n') + '\n');
-    expect(readTrace(good)).toHaveLength(17);
+    expect(readTrace(good)).toHaveLength(19);
     const bad = path.join(scratch, 'bad.jsonl');
     fs.writeFileSync(bad, `${JSON.stringify(smallTrace()[0])}\n{"t":1,"k":"send"}\nnot json\n`);
     expect(() => readTrace(bad)).toThrow(TraceFileError);
@@ -69,7 +71,7 @@ describe('trace viewer', () => {
     expect(dom).toContain('data-ready="yes"');
     expect(dom).toContain('<pre id="errors"></pre>');
     // 4 sends and a drop without a send: 5 messages; lanes: the test's own and 3 stores.
-    expect(dom).toContain('17 events, 5 messages, 4 lanes');
+    expect(dom).toContain('19 events, 5 messages, 4 lanes');
     for (const type of ['MsgAppend', 'MsgRequestVote', 'MsgRequestVoteResponse']) expect(dom).toContain(`data-type="${type}"`);
     expect(dom).toContain('<option value="3">store 3</option>');
     expect(dom).toContain('<option value="1">region 1</option>');
