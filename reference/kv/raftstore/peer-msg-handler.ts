@@ -473,6 +473,9 @@ export class PeerMsgHandler {
     // @student 2B stub
     //| throw new NotImplemented('2B', 'PeerMsgHandler.handleRaftReady');
     // @student 2B end
+    if (ready.softState !== undefined) {
+      peer.logger.info('role changed', { role: StateType[ready.softState.raftState], term: peer.term(), leader: ready.softState.lead });
+    }
     // A new leader tells the scheduler at once, so clients find it without waiting for the heartbeat tick.
     if (ready.softState?.raftState === StateType.Leader) peer.heartbeatScheduler(ctx);
   }
@@ -528,6 +531,7 @@ export class PeerMsgHandler {
       for (const effect of batch.effects) {
         switch (effect.kind) {
           case 'compacted':
+            peer.logger.debug('log compacted', { index: effect.index, term: peer.storage.truncatedTerm() });
             this.scheduleCompactLog(effect.index);
             break;
           case 'split': {

@@ -399,6 +399,9 @@ export class PeerMsgHandler {
     if (this.holdOwnRemoval(ready) && isEmptyReady(ready)) return;
     // Your code here (2B): persist the ready (peer storage's saveReadyState) BEFORE anything else; if it applied a snapshot call onSnapshotApplied; then send the messages; then apply the committed entries (Applier.applyEntries) and act on what it returns (actOnApplied); then advance the raft group (unless the peer stopped meanwhile)
     throw new NotImplemented('2B', 'PeerMsgHandler.handleRaftReady');
+    if (ready.softState !== undefined) {
+      peer.logger.info('role changed', { role: StateType[ready.softState.raftState], term: peer.term(), leader: ready.softState.lead });
+    }
     // A new leader tells the scheduler at once, so clients find it without waiting for the heartbeat tick.
     if (ready.softState?.raftState === StateType.Leader) peer.heartbeatScheduler(ctx);
   }
@@ -454,6 +457,7 @@ export class PeerMsgHandler {
       for (const effect of batch.effects) {
         switch (effect.kind) {
           case 'compacted':
+            peer.logger.debug('log compacted', { index: effect.index, term: peer.storage.truncatedTerm() });
             this.scheduleCompactLog(effect.index);
             break;
           case 'split': {

@@ -410,6 +410,9 @@ export class PeerMsgHandler {
     if (ready.committedEntries.length > 0) await this.actOnApplied(await new Applier(peer, ctx).applyEntries(ready.committedEntries));
     if (peer.stopped) return;
     peer.raftGroup.advance(ready);
+    if (ready.softState !== undefined) {
+      peer.logger.info('role changed', { role: StateType[ready.softState.raftState], term: peer.term(), leader: ready.softState.lead });
+    }
     // A new leader tells the scheduler at once, so clients find it without waiting for the heartbeat tick.
     if (ready.softState?.raftState === StateType.Leader) peer.heartbeatScheduler(ctx);
   }
@@ -465,6 +468,7 @@ export class PeerMsgHandler {
       for (const effect of batch.effects) {
         switch (effect.kind) {
           case 'compacted':
+            peer.logger.debug('log compacted', { index: effect.index, term: peer.storage.truncatedTerm() });
             this.scheduleCompactLog(effect.index);
             break;
           case 'split': {
