@@ -42,11 +42,8 @@ export interface SwarmScenario {
   electionTimeoutMs: number;
 }
 
-/** Is swarm mode on (SWARM=1 in the environment, read when the test runs)? */
-export function swarmEnabled(env: Record<string, string | undefined> = process.env): boolean {
-  const v = env.SWARM;
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
+/** Is swarm mode on (SWARM=1 in the environment, read when the test runs)? The replay commands ask too. */
+export { swarmEnabled } from '../sim/report.ts';
 
 function between(random: SeededRandom, lo: number, hi: number): number {
   return lo + random.nextFloat() * (hi - lo);

@@ -104,7 +104,7 @@ export function replayCommands(input: ReplayInput): { vitest: string; make: stri
   const impl = input.impl ?? process.env.IMPL ?? 'reference';
   const implPrefix = impl === 'reference' ? '' : `IMPL=${shellQuote(impl)} `;
   // A swarm run draws its faults from the seed too: the replay must be one as well.
-  const swarm = input.swarm ?? swarmFromEnv();
+  const swarm = input.swarm ?? swarmEnabled();
   // vitest matches -t against the describe names and the test name joined by spaces.
   const name = escapeRegExp(input.testName.split(' > ').join(' '));
   const vitest = `${implPrefix}SEED=${input.seed}${swarm ? ' SWARM=1' : ''} npx vitest run ${file} -t ${shellQuote(`${name}$`)}`;
@@ -116,8 +116,9 @@ export function replayCommands(input: ReplayInput): { vitest: string; make: stri
   return { vitest, make };
 }
 
-function swarmFromEnv(): boolean {
-  const v = process.env.SWARM;
+/** Is swarm mode on (SWARM=1 in the environment, read when the test runs)? */
+export function swarmEnabled(env: Record<string, string | undefined> = process.env): boolean {
+  const v = env.SWARM;
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
 
