@@ -56,6 +56,22 @@
     else spans.push({ store: r.msg.from, term, from: r.t, to: r.t });
   }
 
+  // Role and term changes, as a store's own messages show them: a vote request at a new term (candidate),
+  // the first append or heartbeat at a term (leader).
+  const roleMarks = [];
+  const lastRole = new Map(); // "store/region" -> "role term"
+  for (const r of records) {
+    if (r.k !== 'send' || !r.msg) continue;
+    const role = r.msg.type === 'MsgRequestVote' ? 'candidate' : r.msg.type === 'MsgAppend' || r.msg.type === 'MsgHeartbeat' ? 'leader' : undefined;
+    if (role === undefined) continue;
+    const term = Number((/ t(\d+)/.exec(r.d) || [])[1] || 0);
+    const key = r.msg.from + '/' + r.msg.region;
+    const text = role + ' t' + term;
+    if (lastRole.get(key) === text) continue;
+    lastRole.set(key, text);
+    roleMarks.push({ t: r.t, lane: storeLane(r.msg.from), region: r.msg.region, text: 'r' + r.msg.region + ' ' + text });
+  }
+
   // Down time: from a crash of a store to its next start.
   const downSpans = [];
   const downSince = new Map();
@@ -170,6 +186,12 @@
       if (lane < 0 || span.to < view.from || span.from > view.to) continue;
       ctx.fillStyle = 'rgba(241, 196, 15, 0.55)';
       ctx.fillRect(x(span.from), y(lane) + LANE_H / 2 - 6, Math.max(2, x(span.to) - x(span.from)), 4);
+    }
+    // Role and term marks, when few enough are in view to read.
+    const marks = roleMarks.filter((m) => m.t >= view.from && m.t <= view.to && (f.region === undefined || m.region === f.region));
+    if (marks.length <= 60) {
+      ctx.fillStyle = '#7d6608';
+      for (const m of marks) ctx.fillText(m.text, x(m.t) + 2, y(m.lane) - LANE_H / 2 + 11);
     }
     // Messages as arrows, events as dots.
     drawn = [];

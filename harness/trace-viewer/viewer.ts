@@ -6,7 +6,8 @@
  *   - raft messages as arrows from send to receive (dropped ones end in a red x), filtered by message type,
  *     region and store;
  *   - the leader of the chosen region as a strip along its store's lane (a store that sends appends or
- *     heartbeats for the region leads it);
+ *     heartbeats for the region leads it), and each store's role and term changes as labels ("r1 leader
+ *     t7") when few enough are in view;
  *   - the time a store was down (crash to restart) shaded red, network filters (partitions, drop rates)
  *     shaded purple with their names;
  *   - the end marked (a failed test's trace ends at its failure) with a button to jump there (or open
