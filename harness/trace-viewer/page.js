@@ -245,7 +245,8 @@
     }
     const shownCount = drawn.length;
     document.getElementById('status').textContent =
-      records.length + ' events, ' + messages.length + ' messages, ' + lanes.length + ' lanes; showing ' + shownCount +
+      records.length + ' events, ' + messages.length + ' messages, ' + lanes.length + ' lanes, ' + roleMarks.length + ' role changes, ' +
+      filterSpans.length + ' network filters, ' + downSpans.length + ' down times; showing ' + shownCount +
       ' events from ' + Math.round(view.from) + ' to ' + Math.round(view.to) + ' ms';
   }
 

@@ -70,8 +70,9 @@ describe('trace viewer', () => {
     const dom = render(traceHtml(smallTrace(), { title: 'TestSmall <run>', failedAt: 300 }));
     expect(dom).toContain('data-ready="yes"');
     expect(dom).toContain('<pre id="errors"></pre>');
-    // 4 sends and a drop without a send: 5 messages; lanes: the test's own and 3 stores.
-    expect(dom).toContain('19 events, 5 messages, 4 lanes');
+    // 4 sends and a drop without a send: 5 messages; lanes: the test's own and 3 stores; store 1 a candidate,
+    // then the leader, of term 2; one partition; store 3 down from 125 to 300 ms.
+    expect(dom).toContain('19 events, 5 messages, 4 lanes, 2 role changes, 1 network filters, 1 down times');
     for (const type of ['MsgAppend', 'MsgRequestVote', 'MsgRequestVoteResponse']) expect(dom).toContain(`data-type="${type}"`);
     expect(dom).toContain('<option value="3">store 3</option>');
     expect(dom).toContain('<option value="1">region 1</option>');
