@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { describeWindow, historyHtml } from '../../history/history-html.ts';
 import { checkKvHistory, type KvOperation } from '../../history/linearizability.ts';
 import { linearizableHistory } from '../../history/generate.ts';
+import { HistoryRecorder } from '../../history/recorder.ts';
 import { SeededRandom } from '@impl/util/prng.ts';
 
 let nextId = 0;
@@ -214,4 +215,41 @@ describe('showing a violation', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('recording a history', () => {
+  it('records calls and answers on the given clock, scans as reads of their keys, failures as unknown', async () => {
+    let now = 0;
+    const tick = (ms: number) => async () => {
+      now += ms;
+    };
+    const h = new HistoryRecorder(() => now);
+    await h.put(1, 'a', '1', tick(10));
+    expect(await h.get(2, 'a', async () => ((now += 5), '1'))).toBe('1');
+    await h.scan(3, ['a', 'b'], async () => ((now += 7), new Map([['a', '1'], ['z', 'not asked']])));
+    await expect(h.delete(1, 'a', async () => Promise.reject(new Error('timed out')))).rejects.toThrow('timed out');
+    const ops = h.operations();
+    expect(ops.map((o) => [o.client, o.kind, o.key, o.invoke, o.ret, o.outcome, o.value ?? o.output])).toEqual([
+      [1, 'put', 'a', 0, 10, 'ok', '1'],
+      [2, 'get', 'a', 10, 15, 'ok', '1'],
+      [3, 'get', 'a', 15, 22, 'ok', '1'],
+      [3, 'get', 'b', 15, 22, 'ok', null],
+      [1, 'delete', 'a', 22, undefined, 'unknown', undefined],
+    ]);
+    expect(checkKvHistory(ops).verdict).toBe('ok');
+  });
+
+  it('a stale read recorded through it is caught', async () => {
+    let now = 0;
+    const h = new HistoryRecorder(() => now);
+    // Operations that touch at one instant overlap, so leave gaps between them.
+    await h.put(1, 'k', 'old', async () => void (now += 1));
+    now += 1;
+    await h.put(1, 'k', 'new', async () => void (now += 1));
+    now += 1;
+    await h.get(2, 'k', async () => ((now += 1), 'old'));
+    const result = checkKvHistory(h.operations());
+    expect(result.verdict).toBe('violation');
+    if (result.verdict === 'violation') expect(describeWindow(result.window)).toContain('get "k" -> "old"');
+  });
 });
