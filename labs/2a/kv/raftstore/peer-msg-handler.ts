@@ -14,7 +14,7 @@
  */
 import { decode, encode, eraftpb, metapb, raft_cmdpb, raft_serverpb, schedulerpb } from '#proto';
 import { RaftError } from '../../raft/errors.ts';
-import { StateType } from '../../raft/raft.ts';
+import { StateType, type SoftState } from '../../raft/raft.ts';
 import type { Ready } from '../../raft/rawnode.ts';
 import { NotImplemented } from '../../util/not-implemented.ts';
 import { Applier, type ApplyResult } from './apply.ts';
@@ -399,11 +399,15 @@ export class PeerMsgHandler {
     if (this.holdOwnRemoval(ready) && isEmptyReady(ready)) return;
     // Your code here (2B): persist the ready (peer storage's saveReadyState) BEFORE anything else; if it applied a snapshot call onSnapshotApplied; then send the messages; then apply the committed entries (Applier.applyEntries) and act on what it returns (actOnApplied); then advance the raft group (unless the peer stopped meanwhile)
     throw new NotImplemented('2B', 'PeerMsgHandler.handleRaftReady');
-    if (ready.softState !== undefined) {
-      peer.logger.info('role changed', { role: StateType[ready.softState.raftState], term: peer.term(), leader: ready.softState.lead });
-    }
+    this.logRoleChange(ready.softState);
     // A new leader tells the scheduler at once, so clients find it without waiting for the heartbeat tick.
     if (ready.softState?.raftState === StateType.Leader) peer.heartbeatScheduler(ctx);
+  }
+
+  /** A role change is worth a log line: who leads, from when, is what one looks for first in a failure. */
+  private logRoleChange(soft: SoftState | undefined): void {
+    if (soft === undefined) return;
+    this.peer.logger.info('role changed', { role: StateType[soft.raftState], term: this.peer.term(), leader: soft.lead });
   }
 
   /**

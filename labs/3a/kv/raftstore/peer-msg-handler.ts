@@ -14,7 +14,7 @@
  */
 import { decode, encode, eraftpb, metapb, raft_cmdpb, raft_serverpb, schedulerpb } from '#proto';
 import { RaftError } from '../../raft/errors.ts';
-import { StateType } from '../../raft/raft.ts';
+import { StateType, type SoftState } from '../../raft/raft.ts';
 import type { Ready } from '../../raft/rawnode.ts';
 import { NotImplemented } from '../../util/not-implemented.ts';
 import { Applier, type ApplyResult } from './apply.ts';
@@ -410,11 +410,15 @@ export class PeerMsgHandler {
     if (ready.committedEntries.length > 0) await this.actOnApplied(await new Applier(peer, ctx).applyEntries(ready.committedEntries));
     if (peer.stopped) return;
     peer.raftGroup.advance(ready);
-    if (ready.softState !== undefined) {
-      peer.logger.info('role changed', { role: StateType[ready.softState.raftState], term: peer.term(), leader: ready.softState.lead });
-    }
+    this.logRoleChange(ready.softState);
     // A new leader tells the scheduler at once, so clients find it without waiting for the heartbeat tick.
     if (ready.softState?.raftState === StateType.Leader) peer.heartbeatScheduler(ctx);
+  }
+
+  /** A role change is worth a log line: who leads, from when, is what one looks for first in a failure. */
+  private logRoleChange(soft: SoftState | undefined): void {
+    if (soft === undefined) return;
+    this.peer.logger.info('role changed', { role: StateType[soft.raftState], term: this.peer.term(), leader: soft.lead });
   }
 
   /**
