@@ -5,10 +5,7 @@
  * beside the page in the grade directory.
  */
 import type { GradeReport, ReportTest } from './report.ts';
-
-function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+import { escapeHtml as esc } from '../tools/escape-html.ts';
 
 function bar(t: ReportTest): string {
   const passed = t.runs - t.failures;

@@ -6,6 +6,7 @@
  * embedded in it.
  */
 import type { KvOperation } from './linearizability.ts';
+import { escapeHtml } from '../tools/escape-html.ts';
 
 /** One line per operation, in call order: who, what, when. */
 export function describeWindow(ops: readonly KvOperation[]): string {
@@ -124,6 +125,3 @@ diagram.appendChild(axis);
 `;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}

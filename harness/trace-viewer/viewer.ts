@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TraceRecord } from '../sim/trace.ts';
+import { escapeHtml } from '../tools/escape-html.ts';
 
 const PAGE_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page.js');
 
@@ -112,9 +113,6 @@ ${script}
 `;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}
 
 /** `make trace FILE=... [OUT=...]`: writes the page next to the trace (or to OUT) and prints its path. */
 function main(argv: string[]): number {
