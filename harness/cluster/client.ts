@@ -33,10 +33,26 @@ const CLIENT_HOP_MAX_MS = 6;
 /** Consecutive NotLeader hints followed without a pause, before the client sleeps a little. */
 const FREE_HOPS = 3;
 
+/**
+ * Told about each attempt of a request that reached a store and may have taken effect without success: no
+ * answer in time, or an answer that does not rule it out. NotLeader, EpochNotMatch, KeyNotInRegion and
+ * StoreNotMatch do rule it out: they say the command was refused and never will be applied (an
+ * implementation that answers one of them for a command it then applies breaks that promise). Any other
+ * error (StaleCommand, RegionNotFound, a message) may come after the command was proposed: a peer that stops
+ * or is destroyed answers its waiting proposals so, though their entries may still commit elsewhere.
+ * `sentAt` is when the attempt reached the store (virtual ms). Histories record such attempts (recorder.ts).
+ */
+export type UnsettledAttempt = (sentAt: number) => void;
+
+/** Whether `error` says that the command was refused for good (see UnsettledAttempt). */
+function refusedForGood(error: errorpb.Error): boolean {
+  return error.notLeader !== undefined || error.epochNotMatch !== undefined || error.keyNotInRegion !== undefined || error.storeNotMatch !== undefined;
+}
+
 /** One attempt's outcome. */
 type CallOutcome =
-  | { kind: 'answered'; result: CommandResult }
-  | { kind: 'timeout' }
+  | { kind: 'answered'; result: CommandResult; sentAt: number }
+  | { kind: 'timeout'; sentAt: number }
   | { kind: 'down' };
 
 /**
@@ -44,7 +60,13 @@ type CallOutcome =
  * successful result; a Snap result carries a reader the caller must close. Throws RequestTimeoutError
  * once the deadline has passed and at least 10 attempts were made.
  */
-export async function request(cluster: Cluster, key: Uint8Array, reqs: raft_cmdpb.Request[], timeoutMs: number): Promise<CommandResult> {
+export async function request(
+  cluster: Cluster,
+  key: Uint8Array,
+  reqs: raft_cmdpb.Request[],
+  timeoutMs: number,
+  onUnsettled?: UnsettledAttempt,
+): Promise<CommandResult> {
   const what = describeRequests(key, reqs);
   return sendWithRetries(
     cluster,
@@ -57,6 +79,7 @@ export async function request(cluster: Cluster, key: Uint8Array, reqs: raft_cmdp
         requests: reqs,
       }),
     timeoutMs,
+    onUnsettled,
   );
 }
 
@@ -127,6 +150,7 @@ async function sendWithRetries(
   locate: () => Promise<RegionInfo>,
   build: (region: metapb.Region, peer: metapb.Peer) => raft_cmdpb.RaftCmdRequest,
   timeoutMs: number,
+  onUnsettled?: UnsettledAttempt,
 ): Promise<CommandResult> {
   const sim = cluster.sim;
   const started = sim.now();
@@ -153,6 +177,11 @@ async function sendWithRetries(
       continue;
     }
     const outcome = await callCommand(cluster, target.storeId, build(region, target), what);
+    if (outcome.kind === 'timeout') onUnsettled?.(outcome.sentAt);
+    if (outcome.kind === 'answered') {
+      const error = outcome.result.response.header?.error;
+      if (error !== undefined && !refusedForGood(error)) onUnsettled?.(outcome.sentAt);
+    }
     if (outcome.kind !== 'answered') {
       lastProblem = outcome.kind === 'down' ? `store ${target.storeId} is down` : `no answer from store ${target.storeId} within ${ATTEMPT_TIMEOUT_MS} ms`;
       silent.add(target.id);
@@ -200,6 +229,7 @@ async function callCommand(cluster: Cluster, storeId: number, req: raft_cmdpb.Ra
   await sim.sleep(CLIENT_HOP_MIN_MS + cluster.random.nextInt(CLIENT_HOP_MAX_MS - CLIENT_HOP_MIN_MS + 1));
   if (!sim.isUp(storeId)) return { kind: 'down' };
   const raftstore = sim.instance<StoreInstance>(storeId).raftstore;
+  const sentAt = sim.now();
   const pending = raftstore.sendCommand(req);
   cluster.invariants?.watchAnswer(storeId, raftstore, req, pending);
   try {
@@ -210,7 +240,7 @@ async function callCommand(cluster: Cluster, storeId: number, req: raft_cmdpb.Ra
       await result.reader.close().catch(() => undefined);
       return { kind: 'down' };
     }
-    return { kind: 'answered', result };
+    return { kind: 'answered', result, sentAt };
   } catch (err) {
     if (!(err instanceof WaitTimeoutError)) throw err;
     // The answer may still come; a reader in it must not stay open.
@@ -218,7 +248,7 @@ async function callCommand(cluster: Cluster, storeId: number, req: raft_cmdpb.Ra
       (late) => late.reader?.close().catch(() => undefined),
       () => undefined,
     );
-    return { kind: 'timeout' };
+    return { kind: 'timeout', sentAt };
   }
 }
 

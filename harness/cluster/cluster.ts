@@ -249,8 +249,8 @@ export class Cluster {
    * successful result; a Snap result carries a reader the caller must close. Throws RequestTimeoutError
    * once the deadline has passed and at least 10 attempts were made.
    */
-  async request(key: Uint8Array, reqs: raft_cmdpb.Request[], timeoutMs = this.requestTimeoutMs): Promise<CommandResult> {
-    return client.request(this, key, reqs, timeoutMs);
+  async request(key: Uint8Array, reqs: raft_cmdpb.Request[], timeoutMs = this.requestTimeoutMs, onUnsettled?: client.UnsettledAttempt): Promise<CommandResult> {
+    return client.request(this, key, reqs, timeoutMs, onUnsettled);
   }
 
   /** Send an admin request to a region's leader, with the same retry rules. */
@@ -282,8 +282,9 @@ export class Cluster {
     await kv.mustPutCF(this, cf, key, value);
   }
 
-  async mustPut(key: Uint8Array, value: Uint8Array): Promise<void> {
-    await kv.mustPutCF(this, 'default', key, value);
+  /** `onUnsettled` hears of each attempt that may have taken effect without success (see client.ts). */
+  async mustPut(key: Uint8Array, value: Uint8Array, onUnsettled?: client.UnsettledAttempt): Promise<void> {
+    await kv.mustPutCF(this, 'default', key, value, onUnsettled);
   }
 
   /** The value of `key` in `cf` read through raft; empty when the key has none. */
@@ -308,12 +309,17 @@ export class Cluster {
     await kv.mustDeleteCF(this, cf, key);
   }
 
-  async mustDelete(key: Uint8Array): Promise<void> {
-    await kv.mustDeleteCF(this, 'default', key);
+  async mustDelete(key: Uint8Array, onUnsettled?: client.UnsettledAttempt): Promise<void> {
+    await kv.mustDeleteCF(this, 'default', key, onUnsettled);
   }
 
   /** The values of the default family for keys in [start, end) (an empty end: to the last key). */
   async scan(start: Uint8Array, end: Uint8Array): Promise<Uint8Array[]> {
+    return (await kv.scan(this, start, end)).map((pair) => pair.value);
+  }
+
+  /** The keys and values of the default family in [start, end). */
+  async scanPairs(start: Uint8Array, end: Uint8Array): Promise<kv.KvPair[]> {
     return kv.scan(this, start, end);
   }
 

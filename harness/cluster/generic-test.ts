@@ -2,9 +2,14 @@
  * TinyKV's GenericTest, in virtual time.
  *
  * Five stores. Three rounds; in each, `nclients` clients run for 5 virtual seconds. Client `cli` keeps
- * either putting its next value (key "<cli> <j, 8 digits>", value "x <cli> <j> y") or scanning all its keys
- * and checking that the values, joined, are exactly the appends it made so far, in order (half and half,
- * at random). Meanwhile, as options say:
+ * doing one of three things, at random: putting its next value (key "<cli> <j, 8 digits>", value
+ * "x <cli> <j> y"; 40%), scanning all its keys and checking that the values, joined, are exactly the appends
+ * it made so far, in order (30%), or working on a few keys every client shares (30%: a get, a put of a value
+ * no one else writes, or a delete of one of SHARED_KEYS). TinyKV's clients only put and scan (half and
+ * half), each on its own keys: the shared keys are ours, so that a read that misses another client's
+ * acknowledged write, or a write lost between clients, can show. Every request is recorded (history, and
+ * the trace as 'op' records), and at the end the whole history must be linearizable (recorded-kv.ts).
+ * Meanwhile, as options say:
  *   - unreliable: the network drops raft requests and replies, each with probability UNRELIABLE_DROP_RATE
  *     (one fixed rate for the whole chaos phase; TinyKV stacks a new 10% filter every cycle when there
  *     are no partitions, so its rate compounds; ours does not, on purpose);
@@ -22,7 +27,10 @@
  * entries of any region's log (applied index - truncated index); with confchange or split, check every
  * store's invariants (region map, range index, what destroyed peers left on disk: see invariants.ts). With
  * split, once the network is healed and before the checks delete the keys, the first region must be split as
- * soon as it holds more than regionMaxSize bytes (waitForFirstSplit).
+ * soon as it holds more than regionMaxSize bytes (waitForFirstSplit). After the last round the history of
+ * every request (the appends, scans, shared-key operations and the checks' own scans and deletes) is checked
+ * for linearizability; a violation prints the smallest window of operations no order explains and writes it
+ * as an HTML diagram next to the trace.
  *
  * Randomness (clients' choices, partitions, chaos timing) comes from the seed; the test prints its seed and
  * trace hash. With SWARM=1 the fault parameters (drop rate, latencies, partition length, down time, log
@@ -32,7 +40,8 @@ import { expect } from 'vitest';
 import type { metapb } from '#proto';
 import { testConfig, type RaftstoreConfig } from '@impl/kv/raftstore/config.ts';
 import { findPeerOnStore } from '@impl/kv/raftstore/region-util.ts';
-import { bytes, text } from './keys.ts';
+import { bytes } from './keys.ts';
+import { RecordedKv } from './recorded-kv.ts';
 import { ClusterCheckError } from './errors.ts';
 import type { Cluster } from './cluster.ts';
 import { runClusterTest } from './run-cluster-test.ts';
@@ -45,6 +54,9 @@ import type { SeededRandom } from '@impl/util/prng.ts';
 
 /** Drop probability of each raft request and each reply in unreliable rounds (fixed; does not compound). */
 const UNRELIABLE_DROP_RATE = 0.1;
+
+/** The keys every client reads and writes (outside every client's own key range: "s" sorts after digits). */
+const SHARED_KEYS = ['shared 0', 'shared 1', 'shared 2'];
 
 export interface GenericTestOptions {
   /** The stage in the title: "2B", "2C", "3B". */
@@ -79,6 +91,10 @@ export interface GenericTestReport {
   chaosCycles: number;
   /** Conf changes done by the confchange client. */
   confChanges: number;
+  /** Gets, puts and deletes of the shared keys. */
+  sharedOps: number;
+  /** Requests recorded in the history (a scan counts once per key it read). */
+  historyOps: number;
 }
 
 /** Shared flags between the test's main actor and the actors it spawns. */
@@ -145,7 +161,10 @@ async function genericBody(
   swarm: SwarmParameters | undefined,
 ): Promise<GenericTestReport> {
   const electionTimeout = cluster.electionTimeoutMs;
-  const report: GenericTestReport = { putsPerRound: [], scans: 0, chaosCycles: 0, confChanges: 0 };
+  const report: GenericTestReport = { putsPerRound: [], scans: 0, chaosCycles: 0, confChanges: 0, sharedOps: 0, historyOps: 0 };
+  const kv = new RecordedKv(cluster, sim);
+  // How many keys each client has written in any round: the checks read them all (deleted ones: absent).
+  const keysEverWritten: number[] = Array.from({ length: o.nclients }, () => 0);
   // A stream of its own, so that the other chaos draws stay what they were without power cuts.
   const powerCutRandom = sim.forkRandom(0x90e7);
   // Let the first leader be elected.
@@ -155,7 +174,7 @@ async function genericBody(
     sim.note(`generic test: round ${round + 1} of ${rounds}`);
     const state: RoundState = { clientsDone: false, chaosDone: false, confDone: false, powerCutDone: false };
     const clients = Array.from({ length: o.nclients }, (_, cli) =>
-      sim.spawnClient(`cli${cli}`, () => appendClient(cluster, sim, cli, state, report)),
+      sim.spawnClient(`cli${cli}`, () => roundClient(kv, sim, cli, round, state, report)),
     );
     let chaos: { done: Promise<void> } | undefined;
     let confChanger: { done: Promise<void> } | undefined;
@@ -202,10 +221,12 @@ async function genericBody(
     // the client's whole key range, not only this round's keys: what an earlier round deleted must stay gone.
     const checkers = counts.map((j, cli) =>
       sim.spawnClient(`check${cli}`, async () => {
-        const values = (await cluster.scan(bytes(clientKey(cli, 0)), bytes(clientKeysEnd(cli)))).map(text);
+        keysEverWritten[cli] = Math.max(keysEverWritten[cli] ?? 0, j);
+        const everWritten = Array.from({ length: keysEverWritten[cli]! }, (_, k) => clientKey(cli, k));
+        const values = (await kv.scan(cli, clientKey(cli, 0), clientKeysEnd(cli), everWritten)).map(([, value]) => value);
         checkClientAppends(cli, values.join(''), j);
         checkNothingResurrected(cli, values, j);
-        for (let k = 0; k < j; k++) await cluster.mustDelete(bytes(clientKey(cli, k)));
+        for (let k = 0; k < j; k++) await kv.delete(cli, clientKey(cli, k));
       }),
     );
     for (const checker of checkers) await sim.waitFor(checker.done, { label: `${checker.name} to finish` });
@@ -217,7 +238,10 @@ async function genericBody(
     }
 
     if (o.confchange || o.split) await checkStoreInvariants(cluster);
+    // Every request so far must be linearizable; the verdict is printed after the last round.
+    kv.checkHistory(round < rounds - 1);
   }
+  report.historyOps = kv.history.size;
   return report;
 }
 
@@ -278,23 +302,36 @@ function clientValue(cli: number, j: number): string {
   return `x ${cli} ${j} y`;
 }
 
-/** One client: puts and scans until the round ends; returns how many puts it made. */
-async function appendClient(cluster: Cluster, sim: Sim, cli: number, state: RoundState, report: GenericTestReport): Promise<number> {
+/**
+ * One client for one round: appends, scans of its own keys, and operations on the shared keys (see the
+ * module comment) until the round ends; returns how many appends it made.
+ */
+async function roundClient(kv: RecordedKv, sim: Sim, cli: number, round: number, state: RoundState, report: GenericTestReport): Promise<number> {
   let j = 0;
   let last = '';
+  let sharedWrites = 0;
   while (!state.clientsDone) {
-    if (sim.random.nextInt(1000) < 500) {
+    const choice = sim.random.nextInt(1000);
+    if (choice < 400) {
       const value = clientValue(cli, j);
-      await cluster.mustPut(bytes(clientKey(cli, j)), bytes(value));
+      await kv.put(cli, clientKey(cli, j), value);
       last += value;
       j++;
-    } else {
-      const values = await cluster.scan(bytes(clientKey(cli, 0)), bytes(clientKey(cli, j)));
-      const got = values.map(text).join('');
+    } else if (choice < 700) {
+      const keys = Array.from({ length: j }, (_, k) => clientKey(cli, k));
+      const pairs = await kv.scan(cli, clientKey(cli, 0), clientKey(cli, j), keys);
+      const got = pairs.map(([, value]) => value).join('');
       report.scans++;
       if (got !== last) {
         throw new ClusterCheckError(`client ${cli} scanned wrong values after ${j} puts\n  want: ${JSON.stringify(last)}\n  got:  ${JSON.stringify(got)}`);
       }
+    } else {
+      const key = SHARED_KEYS[sim.random.nextInt(SHARED_KEYS.length)]!;
+      const kind = sim.random.nextInt(10);
+      if (kind < 5) await kv.get(cli, key);
+      else if (kind < 8) await kv.put(cli, key, `c${cli} r${round} w${sharedWrites++}`);
+      else await kv.delete(cli, key);
+      report.sharedOps++;
     }
   }
   return j;

@@ -9,14 +9,21 @@ import type { ColumnFamily, StorageReader } from '@impl/kv/storage/storage.ts';
 import { bytesEqual, compareBytes } from '@impl/util/bytes.ts';
 import { exceedsEndKey } from '@impl/kv/raftstore/region-util.ts';
 import type { Cluster } from './cluster.ts';
+import type { UnsettledAttempt } from './client.ts';
 import { ClusterCheckError } from './errors.ts';
 import { showKey, showRegion } from './keys.ts';
 import { deleteRequest, getRequest, putRequest, snapRequest } from './requests.ts';
 
 const { CmdType } = raft_cmdpb;
 
-export async function mustPutCF(cluster: Cluster, cf: ColumnFamily, key: Uint8Array, value: Uint8Array): Promise<void> {
-  const result = await cluster.request(key, [putRequest(key, value, cf)]);
+export async function mustPutCF(
+  cluster: Cluster,
+  cf: ColumnFamily,
+  key: Uint8Array,
+  value: Uint8Array,
+  onUnsettled?: UnsettledAttempt,
+): Promise<void> {
+  const result = await cluster.request(key, [putRequest(key, value, cf)], undefined, onUnsettled);
   expectOneResponse(result, CmdType.Put, 'put');
 }
 
@@ -39,17 +46,23 @@ export async function mustGetNone(cluster: Cluster, key: Uint8Array): Promise<vo
   if (got.length !== 0) throw new ClusterCheckError(`get ${showKey(key)}: expected no value, got ${showKey(got)}`);
 }
 
-export async function mustDeleteCF(cluster: Cluster, cf: ColumnFamily, key: Uint8Array): Promise<void> {
-  const result = await cluster.request(key, [deleteRequest(key, cf)]);
+export async function mustDeleteCF(cluster: Cluster, cf: ColumnFamily, key: Uint8Array, onUnsettled?: UnsettledAttempt): Promise<void> {
+  const result = await cluster.request(key, [deleteRequest(key, cf)], undefined, onUnsettled);
   expectOneResponse(result, CmdType.Delete, 'delete');
 }
 
+/** A key and its value, as a scan found them. */
+export interface KvPair {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
 /**
- * The values of the default family for keys in [start, end) (an empty end: to the last key), read region
+ * The pairs of the default family for keys in [start, end) (an empty end: to the last key), read region
  * by region through Snap requests and the readers they return (closed after use).
  */
-export async function scan(cluster: Cluster, start: Uint8Array, end: Uint8Array): Promise<Uint8Array[]> {
-  const values: Uint8Array[] = [];
+export async function scan(cluster: Cluster, start: Uint8Array, end: Uint8Array): Promise<KvPair[]> {
+  const pairs: KvPair[] = [];
   let key = start;
   while (end.length === 0 || compareBytes(key, end) < 0) {
     const result = await cluster.request(key, [snapRequest()]);
@@ -59,36 +72,36 @@ export async function scan(cluster: Cluster, start: Uint8Array, end: Uint8Array)
       await reader?.close();
       throw new ClusterCheckError(`snap at ${showKey(key)}: the response has ${region === undefined ? 'no region' : 'no reader'}`);
     }
-    let batch: Uint8Array[];
+    let batch: KvPair[];
     try {
       batch = await readRange(reader, key, end);
     } finally {
       await reader.close().catch(() => undefined);
     }
-    values.push(...batch);
+    pairs.push(...batch);
     if (region.endKey.length === 0) break;
     if (compareBytes(region.endKey, key) <= 0) {
       throw new ClusterCheckError(`snap at ${showKey(key)}: ${showRegion(region)} does not move the scan forward`);
     }
     key = region.endKey;
   }
-  return values;
+  return pairs;
 }
 
 /** Read the default family from `start` up to `end` (empty: no bound), within what the reader shows. */
-async function readRange(reader: StorageReader, start: Uint8Array, end: Uint8Array): Promise<Uint8Array[]> {
-  const values: Uint8Array[] = [];
+async function readRange(reader: StorageReader, start: Uint8Array, end: Uint8Array): Promise<KvPair[]> {
+  const pairs: KvPair[] = [];
   const it = reader.iterCF('default');
   try {
     for (await it.seek(start); it.valid(); await it.next()) {
       const item = it.item();
       if (exceedsEndKey(item.key, end)) break;
-      values.push(item.value.slice());
+      pairs.push({ key: item.key.slice(), value: item.value.slice() });
     }
   } finally {
     await it.close();
   }
-  return values;
+  return pairs;
 }
 
 function expectOneResponse(result: CommandResult, type: raft_cmdpb.CmdType, what: string): raft_cmdpb.Response {

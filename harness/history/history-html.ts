@@ -18,7 +18,7 @@ export function describeWindow(ops: readonly KvOperation[]): string {
 
 export function describeOperation(op: KvOperation): string {
   const key = JSON.stringify(op.key);
-  const outcome = op.outcome === 'ok' ? '' : ` (${op.outcome === 'unknown' ? 'timed out' : 'failed'})`;
+  const outcome = op.outcome === 'ok' ? '' : ` (${op.outcome === 'unknown' ? 'outcome unknown' : 'failed'})`;
   switch (op.kind) {
     case 'put':
       return `put ${key} = ${JSON.stringify(op.value)}${outcome}`;
@@ -73,8 +73,8 @@ export function historyHtml(ops: readonly KvOperation[], options: HistoryPageOpt
 <body>
 <h1>${escapeHtml(options.title)}</h1>
 ${notes}
-<p>One lane per client; a bar runs from the call to the answer (dashed: no answer, the operation timed out
-and may have taken effect at any later time). Before the first bar the key may hold any value written
+<p>One lane per client; a bar runs from the call to the answer (dashed: no answer, or an attempt of a
+retried write that failed: it may have taken effect at any later time, or never). Before the first bar the key may hold any value written
 earlier, or none. No order of these operations, each placed somewhere inside its bar, explains every read.</p>
 <div id="diagram"></div>
 <script>

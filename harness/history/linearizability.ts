@@ -13,10 +13,14 @@
  * linearized yet, undo the last choice. A history is linearizable when every operation with a known return is
  * linearized.
  *
- * Operations with an unknown outcome (a request that timed out) may or may not have taken effect: a write
- * gets an infinite return time, so it may take effect at any point after its call, or never; a read tells
- * nothing and is left out. An operation whose outcome is 'error' is known not to have taken effect and is left
- * out too (record 'unknown' when in doubt).
+ * Operations with an unknown outcome (a request that timed out) may or may not have taken effect: a write may
+ * take effect at any point after its call, or never; a read tells nothing and is left out. An operation whose
+ * outcome is 'error' is known not to have taken effect and is left out too (record 'unknown' when in doubt).
+ * An unknown write matters only while someone can still see it: past the last answer of a read that returned
+ * its value (null for a delete), taking effect is the same as never taking effect, since no read is left to
+ * see it. So each unknown write gets that answer as its deadline: the search places it before the deadline or
+ * drops it there, and one that no read could see is left out at once. Without deadlines every unknown write
+ * stays open to the end of the history, and a few dozen of them make the search explode.
  *
  * The search is exponential in the worst case: `maxSteps` bounds it (deterministically) and the answer is then
  * 'unknown'.
@@ -59,16 +63,29 @@ interface Entry {
   isCall: boolean;
   /** The call's return entry. */
   match?: Entry;
+  /** The return's call entry. */
+  call?: Entry;
   prev: Entry | undefined;
   next: Entry | undefined;
 }
 
-/** An operation prepared for the search: dense index, return time (Infinity for unknown writes). */
+/**
+ * An operation prepared for the search: dense index, return time; for an unknown write, its deadline (see
+ * the module comment), at which the search may drop it (`optional`).
+ */
 interface Operation {
   index: number;
   source: KvOperation;
   invoke: number;
   ret: number;
+  optional: boolean;
+  /**
+   * Optional writes of the same value (or deletes) are interchangeable but for their call times: any order of
+   * them can be rearranged so that they take effect in call order, and those dropped are the latest called.
+   * So each may be linearized only after the one called just before it (`after`, its index), which keeps the
+   * search from trying every subset of a retried write's attempts.
+   */
+  after: number | undefined;
 }
 
 class StepBudget {
@@ -132,12 +149,33 @@ function counts(op: KvOperation): boolean {
 }
 
 function prepare(ops: readonly KvOperation[]): Operation[] {
-  return ops.filter(counts).map((source, index) => ({
-    index,
-    source,
-    invoke: source.invoke,
-    ret: source.outcome === 'unknown' ? Infinity : source.ret!,
-  }));
+  // The last answer of a read that returned each value (null: absent).
+  const lastRead = new Map<Value, number>();
+  for (const op of ops) {
+    if (op.kind !== 'get' || op.outcome !== 'ok') continue;
+    const read = op.output ?? null;
+    lastRead.set(read, Math.max(lastRead.get(read) ?? -Infinity, op.ret!));
+  }
+  const prepared: Operation[] = [];
+  for (const source of ops) {
+    if (!counts(source)) continue;
+    if (source.outcome !== 'unknown') {
+      prepared.push({ index: prepared.length, source, invoke: source.invoke, ret: source.ret!, optional: false, after: undefined });
+      continue;
+    }
+    const deadline = lastRead.get(source.kind === 'put' ? source.value! : null) ?? -Infinity;
+    // No read could see it: as if it never happened.
+    if (deadline < source.invoke) continue;
+    prepared.push({ index: prepared.length, source, invoke: source.invoke, ret: deadline, optional: true, after: undefined });
+  }
+  const lastOfClass = new Map<string, Operation>();
+  const optional = prepared.filter((op) => op.optional).sort((a, b) => a.invoke - b.invoke || a.index - b.index);
+  for (const op of optional) {
+    const cls = op.source.kind === 'put' ? `=${op.source.value}` : '-';
+    op.after = lastOfClass.get(cls)?.index;
+    lastOfClass.set(cls, op);
+  }
+  return prepared;
 }
 
 /** Applies `op` to the register: the new state, or undefined if the operation cannot happen in `state`. */
@@ -162,21 +200,26 @@ function step(state: State, op: KvOperation, anyOf: ReadonlySet<Value> | undefin
 function linearizable(ops: Operation[], initial: State, budget: StepBudget, anyOf?: ReadonlySet<Value>): boolean | 'unknown' {
   const head = buildEntries(ops);
   const done = new Uint8Array(ops.length);
+  // Linearized (done and not dropped): what an optional operation's `after` must be.
+  const linearized = new Uint8Array(ops.length);
   const seen = new Set<string>();
-  const stack: { entry: Entry; state: State }[] = [];
+  // Each choice made: an operation linearized at `entry`, or an optional one dropped at its deadline.
+  const stack: { entry: Entry; state: State; dropped: boolean }[] = [];
   let state = initial;
   let entry = head.next;
   while (head.next !== undefined) {
     if (!budget.spend()) return 'unknown';
     if (entry === undefined) return false; // cannot happen: a return entry always follows its call
     if (entry.isCall) {
-      const next = step(state, entry.op.source, anyOf);
+      const after = entry.op.after;
+      const next = after !== undefined && linearized[after] === 0 ? undefined : step(state, entry.op.source, anyOf);
       if (next !== undefined) {
         done[entry.op.index] = 1;
         const key = cacheKey(done, next);
         if (!seen.has(key)) {
           seen.add(key);
-          stack.push({ entry, state });
+          linearized[entry.op.index] = 1;
+          stack.push({ entry, state, dropped: false });
           state = next;
           lift(entry);
           entry = head.next;
@@ -187,12 +230,34 @@ function linearizable(ops: Operation[], initial: State, budget: StepBudget, anyO
       entry = entry.next;
       continue;
     }
-    // A return whose operation is not linearized yet: only writes with an unknown outcome are left if its
-    // time is infinite, and those may never have happened.
-    if (entry.op.ret === Infinity) return true;
-    const top = stack.pop();
+    // The deadline of an optional operation not linearized yet: drop it (the other choice for it, an
+    // earlier place, belongs to the branches that backtracking explores).
+    const call = entry.op.index;
+    if (entry.op.optional) {
+      done[call] = 1;
+      const key = cacheKey(done, state);
+      if (!seen.has(key)) {
+        seen.add(key);
+        const callEntry = entry.call!;
+        stack.push({ entry: callEntry, state, dropped: true });
+        lift(callEntry);
+        entry = head.next;
+        continue;
+      }
+      done[call] = 0;
+    }
+    // A return whose operation is not linearized yet: undo choices up to the last linearization, and try
+    // the next candidate after it.
+    let top = stack.pop();
+    while (top !== undefined && top.dropped) {
+      done[top.entry.op.index] = 0;
+      state = top.state;
+      unlift(top.entry);
+      top = stack.pop();
+    }
     if (top === undefined) return false;
     done[top.entry.op.index] = 0;
+    linearized[top.entry.op.index] = 0;
     state = top.state;
     unlift(top.entry);
     entry = top.entry.next;
@@ -216,6 +281,7 @@ function buildEntries(ops: Operation[]): Entry {
   for (const op of ops) {
     const ret: Entry = { op, isCall: false, prev: undefined, next: undefined };
     const call: Entry = { op, isCall: true, match: ret, prev: undefined, next: undefined };
+    ret.call = call;
     events.push(call, ret);
   }
   const time = (e: Entry) => (e.isCall ? e.op.invoke : e.op.ret);

@@ -3,7 +3,7 @@
  * times (virtual ms, from the clock it is given), its key, what it wrote or read, and its outcome.
  *
  *   const history = new HistoryRecorder(() => sim.now());
- *   await history.put(client, 'k', 'v', () => cluster.mustPut(...));
+ *   await history.put(client, 'k', 'v', (unsettled) => cluster.mustPut(k, v, unsettled));
  *   const v = await history.get(client, 'k', () => cluster.get(...));          // string | null
  *   await history.scan(client, ['a', 'b'], () => scanAsMap(...));              // each key: a read
  *   const result = checkKvHistory(history.operations());
@@ -11,13 +11,28 @@
  * An operation that throws (a timeout, or any other error) may or may not have taken effect: the recorder
  * cannot know whether a failed request changed anything. It is recorded with outcome 'unknown' (a write may
  * land at any later time or never; a read tells nothing) and the error goes on to the caller.
+ *
+ * A write retried by the client is several proposals, each of which may take effect: `run` is handed a
+ * callback to call for every attempt that may have taken effect without success (the cluster client's
+ * UnsettledAttempt); each becomes one more write of the same value with outcome 'unknown', called at the
+ * attempt's time. Otherwise a retry applied twice around another client's write would look like a bug.
  */
 import type { KvOperation } from './linearizability.ts';
+
+/** Called for each attempt of a write that may have taken effect without success (see above). */
+export type OnUnsettledAttempt = (sentAt: number) => void;
 
 export class HistoryRecorder {
   private readonly ops: KvOperation[] = [];
 
-  constructor(private readonly now: () => number) {}
+  /**
+   * `now`: the clock (virtual ms). `onFinished`: told of each operation once its outcome is known (a test
+   * puts it in the trace; an unsettled attempt is told when it is recorded).
+   */
+  constructor(
+    private readonly now: () => number,
+    private readonly onFinished?: (op: KvOperation) => void,
+  ) {}
 
   /** Everything recorded so far, in call order. */
   operations(): KvOperation[] {
@@ -28,22 +43,20 @@ export class HistoryRecorder {
     return this.ops.length;
   }
 
-  async put(client: number, key: string, value: string, run: () => Promise<unknown>): Promise<void> {
+  async put(client: number, key: string, value: string, run: (unsettled: OnUnsettledAttempt) => Promise<unknown>): Promise<void> {
     const op = this.begin(client, 'put', key, value);
-    await this.finish(op, run);
+    await this.finish(op, () => run((sentAt) => this.unsettled(op, sentAt)));
   }
 
-  async delete(client: number, key: string, run: () => Promise<unknown>): Promise<void> {
+  async delete(client: number, key: string, run: (unsettled: OnUnsettledAttempt) => Promise<unknown>): Promise<void> {
     const op = this.begin(client, 'delete', key);
-    await this.finish(op, run);
+    await this.finish(op, () => run((sentAt) => this.unsettled(op, sentAt)));
   }
 
   /** A read of one key: `run` resolves to the value, or null when the key is absent. */
   async get(client: number, key: string, run: () => Promise<string | null>): Promise<string | null> {
     const op = this.begin(client, 'get', key);
-    const value = await this.finish(op, run);
-    op.output = value;
-    return value;
+    return this.finish(op, run, (value) => (op.output = value));
   }
 
   /**
@@ -65,6 +78,7 @@ export class HistoryRecorder {
       op.ret = ret;
       op.outcome = 'ok';
       op.output = found.get(op.key) ?? null;
+      this.onFinished?.(op);
     }
     return found;
   }
@@ -76,7 +90,7 @@ export class HistoryRecorder {
     return op;
   }
 
-  private async finish<T>(op: KvOperation, run: () => Promise<T>): Promise<T> {
+  private async finish<T>(op: KvOperation, run: () => Promise<T>, fillIn?: (result: T) => void): Promise<T> {
     let result: T;
     try {
       result = await run();
@@ -86,12 +100,23 @@ export class HistoryRecorder {
     }
     op.ret = this.now();
     op.outcome = 'ok';
+    fillIn?.(result);
+    this.onFinished?.(op);
     return result;
+  }
+
+  /** One attempt of the write `op` that may have taken effect: a write of its own, outcome unknown. */
+  private unsettled(op: KvOperation, sentAt: number): void {
+    const attempt: KvOperation = { id: this.ops.length, client: op.client, kind: op.kind, key: op.key, invoke: sentAt, outcome: 'unknown' };
+    if (op.value !== undefined) attempt.value = op.value;
+    this.ops.push(attempt);
+    this.onFinished?.(attempt);
   }
 
   /** No answer: the operation may or may not have happened. */
   private fail(op: KvOperation): void {
     op.outcome = 'unknown';
     delete op.ret;
+    this.onFinished?.(op);
   }
 }

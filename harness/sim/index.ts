@@ -22,6 +22,6 @@ export {
 } from './errors.ts';
 export { canonicalText } from './trace.ts';
 export type { Trace, TraceKind, TraceRecord } from './trace.ts';
-export { formatFailure, parseSeed, replayCommands, testSeed, tracePath, BadSeedError } from './report.ts';
+export { formatFailure, parseSeed, replayCommands, testSeed, traceDir, tracePath, BadSeedError } from './report.ts';
 export { runSimTest } from './sim-test.ts';
 export type { SimTestOptions, SimTestResult } from './sim-test.ts';

@@ -15,7 +15,7 @@ import { formatRecord, type TraceRecord } from './trace.ts';
  * Where full traces go: TRACE_DIR if set (the grader keeps a grading's traces in its grade directory), else
  * .tmp/traces, relative to the repository root (the directory tests run from). harness/retention.ts bounds it.
  */
-function traceDir(root = process.cwd(), env: Record<string, string | undefined> = process.env): string {
+export function traceDir(root = process.cwd(), env: Record<string, string | undefined> = process.env): string {
   const chosen = env.TRACE_DIR !== undefined && env.TRACE_DIR !== '' ? env.TRACE_DIR : join('.tmp', 'traces');
   return isAbsolute(chosen) ? chosen : join(root, chosen);
 }

@@ -22,6 +22,7 @@ export type TraceKind =
   | 'start' // a node (incarnation) was started
   | 'crash' // a node crashed (detail: what pending work was thrown away)
   | 'client' // a client actor ran a step (detail: what it had been waiting for)
+  | 'op' // a test's client operation ended (detail: what it did, its result, when it was called)
   | 'note'; // free text from the test or the code under test
 
 export interface TraceRecord {

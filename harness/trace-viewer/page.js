@@ -8,11 +8,24 @@
   const raw = JSON.parse(document.getElementById('trace-data').textContent);
   const records = raw.map(([i, t, k, n, d]) => ({ i, t, k, n, d }));
 
-  // Lanes: one per store (s1, s2, ...), then one for the test's own actors (clients, the simulation).
+  // Lanes: one for the test's own actors (the simulation, client steps), one for the clients' operations (if
+  // the test recorded any), then one per store (s1, s2, ...).
   const storeNames = [...new Set(records.map((r) => r.n).filter((n) => /^s\d+$/.test(n)))].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
-  const lanes = ['test', ...storeNames];
+  const hasOps = records.some((r) => r.k === 'op');
+  const lanes = ['test', ...(hasOps ? ['clients'] : []), ...storeNames];
   const laneOf = (name) => (/^s\d+$/.test(name) ? lanes.indexOf(name) : 0);
+  const laneOfRecord = (r) => (r.k === 'op' ? 1 : laneOf(r.n));
   const storeLane = (id) => lanes.indexOf('s' + id);
+
+  // Client operations ('op' records, written when an operation ends): a bar from its call to its answer.
+  const CALLED_AT = /\(called at (\d+) ms\)$/;
+  const ops = [];
+  for (const r of records) {
+    if (r.k !== 'op') continue;
+    const called = CALLED_AT.exec(r.d);
+    const client = /(\d+)$/.exec(r.n);
+    ops.push({ r, from: called ? Number(called[1]) : r.t, client: client ? Number(client[1]) : 0, failed: r.d.includes(': no answer') });
+  }
 
   // Messages: "from->to rR MsgType ..." on send, recv and drop records; a send is paired with the first later
   // receive or drop of the same text (the send carries its latency as a last "+Nms" word, a drop its reason).
@@ -152,7 +165,13 @@
 
   const x = (t) => LEFT + ((t - view.from) / (view.to - view.from)) * (canvas.width - LEFT - 10);
   const y = (lane) => TOP + lane * LANE_H + LANE_H / 2;
-  const COLORS = { send: '#4a7fd0', recv: '#5aa04a', drop: '#d0392b', crash: '#d0392b', start: '#2e8b57', note: '#8e44ad', client: '#b9770e', post: '#888', spawn: '#888', every: '#ccc', timer: '#aaa' };
+  const opRows = Math.max(1, Math.min(8, new Set(ops.map((op) => op.client)).size));
+  const opY = (r) => {
+    const client = /(\d+)$/.exec(r.n);
+    const row = (client ? Number(client[1]) : 0) % opRows;
+    return y(1) - LANE_H / 2 + 8 + (row * (LANE_H - 12)) / opRows;
+  };
+  const COLORS = { op: '#16a085', send: '#4a7fd0', recv: '#5aa04a', drop: '#d0392b', crash: '#d0392b', start: '#2e8b57', note: '#8e44ad', client: '#b9770e', post: '#888', spawn: '#888', every: '#ccc', timer: '#aaa' };
   let drawn = [];
 
   function draw() {
@@ -166,7 +185,7 @@
       ctx.fillStyle = lane % 2 ? '#fafafa' : '#fff';
       ctx.fillRect(0, y(lane) - LANE_H / 2, canvas.width, LANE_H);
       ctx.fillStyle = '#333';
-      ctx.fillText(name === 'test' ? 'test' : 'store ' + name.slice(1), 6, y(lane) + 4);
+      ctx.fillText(name === 'test' || name === 'clients' ? name : 'store ' + name.slice(1), 6, y(lane) + 4);
     });
     for (const span of downSpans) {
       ctx.fillStyle = 'rgba(208, 57, 43, 0.12)';
@@ -192,6 +211,24 @@
     if (marks.length <= 60) {
       ctx.fillStyle = '#7d6608';
       for (const m of marks) ctx.fillText(m.text, x(m.t) + 2, y(m.lane) - LANE_H / 2 + 11);
+    }
+    // Client operations: a bar per operation from call to answer, a row per client (red: no answer); the
+    // operation's text once the bar is wide enough to read it.
+    for (const op of ops) {
+      if (op.r.t < view.from || op.from > view.to || !recordShown(op.r, f)) continue;
+      const x1 = x(op.from);
+      const width = Math.max(2, x(op.r.t) - x1);
+      ctx.fillStyle = matches(op.r, f) ? '#e67e22' : op.failed ? 'rgba(208,57,43,0.7)' : 'rgba(22,160,133,0.6)';
+      ctx.fillRect(x1, opY(op.r) - 2, width, 4);
+      if (width > 120) {
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(x1, opY(op.r) - 12, width, 12);
+        ctx.clip();
+        ctx.fillStyle = '#0e6655';
+        ctx.fillText(op.r.d.replace(CALLED_AT, ''), x1 + 2, opY(op.r) - 3);
+        ctx.restore();
+      }
     }
     // Messages as arrows, events as dots.
     drawn = [];
@@ -219,7 +256,7 @@
     for (const r of records) {
       if (r.t < view.from || r.t > view.to || !recordShown(r, f)) continue;
       const px = x(r.t);
-      const py = y(laneOf(r.n)) + (r.k === 'recv' ? 0 : r.k === 'send' ? 0 : -12);
+      const py = r.k === 'op' ? opY(r) : y(laneOfRecord(r)) + (r.k === 'recv' ? 0 : r.k === 'send' ? 0 : -12);
       const hit = matches(r, f);
       ctx.fillStyle = hit ? '#e67e22' : COLORS[r.k] || '#555';
       const size = hit || r.k === 'crash' || r.k === 'start' || r.k === 'note' ? 4 : 2;
@@ -245,7 +282,7 @@
     }
     const shownCount = drawn.length;
     document.getElementById('status').textContent =
-      records.length + ' events, ' + messages.length + ' messages, ' + lanes.length + ' lanes, ' + roleMarks.length + ' role changes, ' +
+      records.length + ' events, ' + messages.length + ' messages, ' + ops.length + ' client operations, ' + lanes.length + ' lanes, ' + roleMarks.length + ' role changes, ' +
       filterSpans.length + ' network filters, ' + downSpans.length + ' down times; showing ' + shownCount +
       ' events from ' + Math.round(view.from) + ' to ' + Math.round(view.to) + ' ms';
   }

@@ -49,6 +49,8 @@ function smallTrace(): TraceRecord[] {
     [140, 'note', 'sim', 'generic test: round 1 of 3'],
     [145, 'note', 'net', 'filter removed: partition [1] | [2, 3]'],
     [150, 'client', 'client:main', 'after put "k"'],
+    [160, 'op', 'client:cli0', 'put "k" = "v" (called at 140 ms)'],
+    [170, 'op', 'client:cli1', 'get "k": no answer, request timed out (called at 150 ms)'],
     [300, 'start', 's3', 'incarnation 2'],
   ];
   return rows.map(([t, k, n, d], i) => ({ i, t, k, n, d }));
@@ -58,7 +60,7 @@ describe('trace viewer', () => {
   it('reads a JSONL trace and refuses a malformed one, naming the line', () => {
     const good = path.join(scratch, 'good.jsonl');
     fs.writeFileSync(good, smallTrace().map((r) => JSON.stringify(r)).join('\n') + '\n');
-    expect(readTrace(good)).toHaveLength(19);
+    expect(readTrace(good)).toHaveLength(21);
     const bad = path.join(scratch, 'bad.jsonl');
     fs.writeFileSync(bad, `${JSON.stringify(smallTrace()[0])}\n{"t":1,"k":"send"}\nnot json\n`);
     expect(() => readTrace(bad)).toThrow(TraceFileError);
@@ -70,9 +72,9 @@ describe('trace viewer', () => {
     const dom = render(traceHtml(smallTrace(), { title: 'TestSmall <run>', failedAt: 300 }));
     expect(dom).toContain('data-ready="yes"');
     expect(dom).toContain('<pre id="errors"></pre>');
-    // 4 sends and a drop without a send: 5 messages; lanes: the test's own and 3 stores; store 1 a candidate,
+    // 4 sends and a drop without a send: 5 messages; 2 client operations; lanes: the test's own, the clients' and 3 stores; store 1 a candidate,
     // then the leader, of term 2; one partition; store 3 down from 125 to 300 ms.
-    expect(dom).toContain('19 events, 5 messages, 4 lanes, 2 role changes, 1 network filters, 1 down times');
+    expect(dom).toContain('21 events, 5 messages, 2 client operations, 5 lanes, 2 role changes, 1 network filters, 1 down times');
     for (const type of ['MsgAppend', 'MsgRequestVote', 'MsgRequestVoteResponse']) expect(dom).toContain(`data-type="${type}"`);
     expect(dom).toContain('<option value="3">store 3</option>');
     expect(dom).toContain('<option value="1">region 1</option>');
@@ -87,7 +89,7 @@ describe('trace viewer', () => {
     }
     const dom = render(traceHtml(records, { title: 'big' }));
     expect(dom).toContain('<pre id="errors"></pre>');
-    expect(dom).toMatch(/<div id="status">4\d{4} events, \d+ messages, 4 lanes/);
+    expect(dom).toMatch(/<div id="status">4\d{4} events, \d+ messages, \d+ client operations, 5 lanes/);
     // How long the page took to read the records and draw them (virtual-time-free wall figure, for people).
     expect(dom).toMatch(/data-render-ms="\d+"/);
   }, 120_000);
