@@ -166,10 +166,13 @@
   const x = (t) => LEFT + ((t - view.from) / (view.to - view.from)) * (canvas.width - LEFT - 10);
   const y = (lane) => TOP + lane * LANE_H + LANE_H / 2;
   const opRows = Math.max(1, Math.min(8, new Set(ops.map((op) => op.client)).size));
+  // Each client's bars in a row of the clients lane; the text fits under the bar only with few rows.
+  const opRowHeight = (LANE_H - 4) / opRows;
+  const opTextFits = opRowHeight >= 14;
   const opY = (r) => {
     const client = /(\d+)$/.exec(r.n);
     const row = (client ? Number(client[1]) : 0) % opRows;
-    return y(1) - LANE_H / 2 + 8 + (row * (LANE_H - 12)) / opRows;
+    return y(1) - LANE_H / 2 + 4 + row * opRowHeight;
   };
   const COLORS = { op: '#16a085', send: '#4a7fd0', recv: '#5aa04a', drop: '#d0392b', crash: '#d0392b', start: '#2e8b57', note: '#8e44ad', client: '#b9770e', post: '#888', spawn: '#888', every: '#ccc', timer: '#aaa' };
   let drawn = [];
@@ -216,17 +219,19 @@
     // operation's text once the bar is wide enough to read it.
     for (const op of ops) {
       if (op.r.t < view.from || op.from > view.to || !recordShown(op.r, f)) continue;
-      const x1 = x(op.from);
-      const width = Math.max(2, x(op.r.t) - x1);
+      const x1 = Math.max(LEFT, x(op.from));
+      const width = Math.max(2, x(op.r.t) - x1 - 1); // a gap between one request and the next
+      const top = opY(op.r);
       ctx.fillStyle = matches(op.r, f) ? '#e67e22' : op.failed ? 'rgba(208,57,43,0.7)' : 'rgba(22,160,133,0.6)';
-      ctx.fillRect(x1, opY(op.r) - 2, width, 4);
-      if (width > 120) {
+      ctx.fillRect(x1, top, width, 3);
+      if (opTextFits && width > 120) {
         ctx.save();
         ctx.beginPath();
-        ctx.rect(x1, opY(op.r) - 12, width, 12);
+        ctx.rect(x1, top + 3, width - 2, opRowHeight - 3);
         ctx.clip();
         ctx.fillStyle = '#0e6655';
-        ctx.fillText(op.r.d.replace(CALLED_AT, ''), x1 + 2, opY(op.r) - 3);
+        ctx.font = '11px system-ui, sans-serif';
+        ctx.fillText(op.r.d.replace(CALLED_AT, ''), x1 + 2, top + 13);
         ctx.restore();
       }
     }
@@ -256,7 +261,7 @@
     for (const r of records) {
       if (r.t < view.from || r.t > view.to || !recordShown(r, f)) continue;
       const px = x(r.t);
-      const py = r.k === 'op' ? opY(r) : y(laneOfRecord(r)) + (r.k === 'recv' ? 0 : r.k === 'send' ? 0 : -12);
+      const py = r.k === 'op' ? opY(r) + 1 : y(laneOfRecord(r)) + (r.k === 'recv' ? 0 : r.k === 'send' ? 0 : -12);
       const hit = matches(r, f);
       ctx.fillStyle = hit ? '#e67e22' : COLORS[r.k] || '#555';
       const size = hit || r.k === 'crash' || r.k === 'start' || r.k === 'note' ? 4 : 2;

@@ -10,6 +10,7 @@
  *     t7") when few enough are in view;
  *   - the time a store was down (crash to restart) shaded red, network filters (partitions, drop rates)
  *     shaded purple with their names;
+ *   - the test clients' requests ('op' records) as bars from call to answer in a lane of their own;
  *   - the end marked (a failed test's trace ends at its failure) with a button to jump there (or open
  *     page.html#failure, or page.html#t=<ms> for another moment);
  *   - zoom (mouse wheel), pan (drag), search (highlights matching events), and a click on an event shows
@@ -98,7 +99,8 @@ export function traceHtml(records: readonly TraceRecord[], options: TracePageOpt
 <div id="wrap"><canvas id="canvas" width="1000" height="300"></canvas></div>
 <p>Wheel: zoom; drag: pan; click an event for its fields. Arrows run from send to receive; a red x is a
 dropped message; the yellow strip marks the leader of the chosen region; red shading: a store was down;
-purple shading: a network filter (partition, drops) was in place. Notes (the test's rounds, the scheduler's
+purple shading: a network filter (partition, drops) was in place. In the clients lane, a bar per request of a
+test client, from its call to its answer (red: no answer came), one row per client. Notes (the test's rounds, the scheduler's
 view of the regions: epochs, splits, conf changes) sit in the test lane: search for them.</p>
 <div id="details"></div>
 <pre id="errors"></pre>

@@ -34,4 +34,7 @@ test('GenericTest (unreliable net, restarts, partitions, snapshots, many clients
     }),
   );
   expect(first.value.chaosCycles).toBeGreaterThan(0);
+  // The shared keys were used, and every request went into the history that was checked.
+  expect(first.value.sharedOps).toBeGreaterThan(0);
+  expect(first.value.historyOps).toBeGreaterThan(first.value.sharedOps);
 });
