@@ -1,7 +1,7 @@
 # TinyKV-TS. `make` (or `make help`) lists the targets.
 #
 # Variables:
-#   IMPL=<dir>   implementation the stage targets test, relative to the repository
+#   IMPL=<dir>   implementation the stage targets test: relative to the repository, or any absolute path
 #                (default: the stage's lab copy, e.g. labs/2a for project2aa; IMPL=reference for the reference)
 #   RUN=<regex>  run only the tests whose name matches (vitest -t)
 #   SEED=<n>     seed for the deterministic simulation, passed on to the tests
@@ -26,7 +26,7 @@ endif
 STAGE_TARGETS := project1 project2a project2aa project2ab project2ac project2b project2c \
 	project3a project3b project3c project4a project4b project4c
 
-.PHONY: help test typecheck labs labs-check integrity ui trace bench bugzoo power grade $(STAGE_TARGETS)
+.PHONY: help test typecheck labs labs-check integrity ui trace server ctl bench bugzoo power grade $(STAGE_TARGETS)
 
 help:
 	@echo "TinyKV-TS targets:"
@@ -48,6 +48,8 @@ help:
 	@echo "  make project4c       stage 4C (KvScan, KvCheckTxnStatus, ...) against IMPL (default labs/4c)"
 	@echo "  make ui STAGE=2aa    Vitest UI for a stage's suites on http://127.0.0.1:51204/__vitest__/ (IMPL as above)"
 	@echo "  make trace FILE=.tmp/traces/<test>-<seed>.jsonl   the trace viewer: one HTML page (lanes, messages, leaders, crashes)"
+	@echo "  make server ARGS='--addr 127.0.0.1:20160 --path /tmp/tinykv-data'   tinykv-server of IMPL (default reference)"
+	@echo "  make ctl ARGS='--addr 127.0.0.1:20160 get hello'                    tinykv-ctl of IMPL (default reference)"
 	@echo "  make labs            regenerate the lab copies labs/<lab>/ from the markers in reference/"
 	@echo "  make labs-check      fail if labs/ differs from what reference/ generates"
 	@echo "  make integrity       integrity matrix of the lab copies (LAB=2a for one lab)"
@@ -73,6 +75,16 @@ $(STAGE_TARGETS):
 
 trace:
 	@$(TSX) harness/trace-viewer/viewer.ts $(FILE) $(OUT)
+
+# The binaries of IMPL (default reference/) as one node process each: `exec` leaves no shell between make and
+# node, and impl-register.ts lets an IMPL outside the repository import #proto and the packages.
+RUN_BIN := exec node --import tsx --import ./harness/tools/impl-register.ts
+
+server:
+	@$(RUN_BIN) $(or $(IMPL),reference)/bin/tinykv-server.ts $(ARGS)
+
+ctl:
+	@$(RUN_BIN) $(or $(IMPL),reference)/bin/tinykv-ctl.ts $(ARGS)
 
 ui:
 	@if [ -z "$(STAGE)" ]; then echo "usage: make ui STAGE=<stage> [IMPL=<dir>]   e.g. make ui STAGE=2aa IMPL=reference" >&2; exit 2; fi

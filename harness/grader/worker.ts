@@ -16,7 +16,8 @@ import type { RunRequest, RunResult, WorkerReply, WorkerRequest } from './protoc
 
 const impl = path.resolve(process.env.IMPL ?? 'reference');
 const shimUrl = new URL('./vitest-shim.ts', import.meta.url).href;
-register(new URL('./loader.ts', import.meta.url).href, { data: { impl, shim: shimUrl } });
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+register(new URL('./loader.ts', import.meta.url).href, { data: { impl, root, shim: shimUrl } });
 
 // Imported after the hook is registered, so the shim's own `vitest` import is the real one.
 const shim = (await import(shimUrl)) as typeof import('./vitest-shim.ts');

@@ -13,7 +13,7 @@ import type { ColumnFamily } from '@impl/kv/storage/storage.ts';
 import { bytes, enc, makeTempDir, removeDir } from './helpers.ts';
 
 const IMPL_DIR = path.resolve(process.env.IMPL ?? 'reference');
-const TSX = path.resolve('node_modules/.bin/tsx');
+const IMPL_HOOKS = path.resolve('harness/tools/impl-register.ts');
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -152,15 +152,14 @@ interface Child {
 }
 
 /**
- * Run a binary of IMPL. The server goes through the tsx command (as `npm run tinykv-server` does, signals
- * relayed); short-lived commands load tsx into node directly, which starts twice as fast.
+ * Run a binary of IMPL as one node process (as `make server` does: no npm, sh or tsx command between a signal
+ * and the server). impl-register.ts lets an IMPL outside the repository import `#proto` and the packages.
  */
-function run(script: string, args: string[], via: 'tsx-cli' | 'node' = 'tsx-cli'): Child {
+function run(script: string, args: string[]): Child {
   const file = path.join(IMPL_DIR, 'bin', script);
-  const [command, argv] = via === 'tsx-cli' ? [TSX, [file, ...args]] : [process.execPath, ['--import', 'tsx', file, ...args]];
-  // Its own process group: the tsx command runs the server as a child of its own, and SIGKILL to the
-  // command would leave that server running; the cleanup kills the whole group.
-  const proc = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const argv = ['--import', 'tsx', '--import', IMPL_HOOKS, file, ...args];
+  // Its own process group, so that the cleanup can signal everything it started.
+  const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const child: Child = {
     proc,
     stdout: '',
@@ -178,7 +177,7 @@ async function startBinary(dataDir: string): Promise<{ child: Child; address: st
   cleanups.push(async () => {
     const running = child.proc.exitCode === null && child.proc.signalCode === null;
     try {
-      process.kill(-child.proc.pid!, 'SIGKILL'); // the group: the tsx command and the server under it
+      process.kill(-child.proc.pid!, "SIGKILL"); // the whole group
     } catch {
       // the group is gone already
     }
@@ -196,7 +195,7 @@ async function startBinary(dataDir: string): Promise<{ child: Child; address: st
 }
 
 async function ctl(address: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = run('tinykv-ctl.ts', ['--addr', address, ...args], 'node');
+  const child = run('tinykv-ctl.ts', ['--addr', address, ...args]);
   const code = await child.exited;
   return { code, stdout: child.stdout, stderr: child.stderr };
 }
