@@ -26,7 +26,7 @@ endif
 STAGE_TARGETS := project1 project2a project2aa project2ab project2ac project2b project2c \
 	project3a project3b project3c project4a project4b project4c
 
-.PHONY: help test typecheck labs labs-check integrity ui trace server ctl bench bugzoo power grade $(STAGE_TARGETS)
+.PHONY: help test typecheck labs labs-check handout integrity ui trace server ctl bench bugzoo power grade $(STAGE_TARGETS)
 
 help:
 	@echo "TinyKV-TS targets:"
@@ -51,6 +51,7 @@ help:
 	@echo "  make server ARGS='--addr 127.0.0.1:20160 --path /tmp/tinykv-data'   tinykv-server of IMPL (default reference)"
 	@echo "  make ctl ARGS='--addr 127.0.0.1:20160 get hello'                    tinykv-ctl of IMPL (default reference)"
 	@echo "  make labs            regenerate the lab copies labs/<lab>/ from the markers in reference/"
+	@echo "  make handout LAB=2a OUT=<dir>   a student repository for one lab: its code, the suites up to it, no solutions"
 	@echo "  make labs-check      fail if labs/ differs from what reference/ generates"
 	@echo "  make integrity       integrity matrix of the lab copies (LAB=2a for one lab)"
 	@echo "  make integrity VERIFY=1   also re-run reused suites and check they match the reference results"
@@ -92,6 +93,10 @@ ui:
 
 labs:
 	@$(TSX) harness/labs/generate.ts
+
+handout:
+	@if [ -z "$(LAB)" ] || [ -z "$(OUT)" ]; then echo "usage: make handout LAB=<lab> OUT=<dir>   e.g. make handout LAB=2a OUT=../tinykv-2a" >&2; exit 2; fi
+	@$(TSX) harness/handout/build.ts "$(LAB)" "$(OUT)"
 
 labs-check:
 	@$(TSX) harness/labs/generate.ts --check

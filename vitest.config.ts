@@ -2,11 +2,12 @@ import { defineConfig } from 'vitest/config';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kitResolution } from './harness/tools/impl-resolution.ts';
+import { defaultImpl } from './harness/tools/default-impl.ts';
 
-// IMPL selects the implementation the suites run against: `reference` (default), a lab copy such as
-// `labs/2a`, or any directory holding one (outside the repository too).
-const impl = path.resolve(process.env.IMPL ?? 'reference');
+// IMPL selects the implementation the suites run against: `reference` (default; `impl` in a student handout),
+// a lab copy such as `labs/2a`, or any directory holding one (outside the repository too).
 const root = path.dirname(fileURLToPath(import.meta.url));
+const impl = path.resolve(process.env.IMPL ?? defaultImpl(root));
 
 export default defineConfig({
   resolve: {

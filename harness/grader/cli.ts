@@ -100,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
   } else {
     baseSeed = randomInt(0, 0x1_0000_0000);
   }
-  const implLabel = values.impl !== undefined && values.impl.trim() !== '' ? values.impl.trim() : defaultImpl(stageName);
+  const implLabel = values.impl !== undefined && values.impl.trim() !== '' ? values.impl.trim() : defaultImpl(stageName, ROOT);
   const implDir = path.resolve(ROOT, implLabel);
   if (!fs.existsSync(implDir) || !fs.statSync(implDir).isDirectory()) {
     throw new GradeUsageError(`IMPL=${implLabel}: no such directory${implLabel.startsWith('labs/') ? ' (run `make labs` to generate the lab copies)' : ''}`);

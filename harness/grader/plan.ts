@@ -2,6 +2,7 @@
  * What a grading covers: the tests of the selected stages, their points, the seed of every run, and the
  * command that replays a run exactly.
  */
+import { HANDOUT_IMPL_DIR, isHandout } from '../tools/default-impl.ts';
 import { createHash } from 'node:crypto';
 import { getStage, STAGES, resolveTarget, type Stage } from '../labs/stages.ts';
 import { listTestFiles } from '../labs/vitest-run.ts';
@@ -47,8 +48,12 @@ export function selectStages(root: string, name: string): Stage[] {
   return target.stages;
 }
 
-/** The lab whose copy a stage grades by default (as `make project<stage>`). */
-export function defaultImpl(name: string): string {
+/**
+ * What a stage grades by default (as `make project<stage>`): in the kit the stage's lab copy, in a student
+ * handout the student's code (harness/tools/default-impl.ts).
+ */
+export function defaultImpl(name: string, root: string): string {
+  if (isHandout(root)) return HANDOUT_IMPL_DIR;
   const target = resolveTarget(name.trim().toLowerCase());
   return target === undefined ? 'reference' : `labs/${target.lab.id}`;
 }

@@ -12,11 +12,12 @@ import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ShimFile, ShimTest } from './vitest-shim.ts';
+import { defaultImpl } from '../tools/default-impl.ts';
 import type { RunRequest, RunResult, WorkerReply, WorkerRequest } from './protocol.ts';
 
-const impl = path.resolve(process.env.IMPL ?? 'reference');
-const shimUrl = new URL('./vitest-shim.ts', import.meta.url).href;
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const impl = path.resolve(process.env.IMPL ?? defaultImpl(root));
+const shimUrl = new URL('./vitest-shim.ts', import.meta.url).href;
 register(new URL('./loader.ts', import.meta.url).href, { data: { impl, root, shim: shimUrl } });
 
 // Imported after the hook is registered, so the shim's own `vitest` import is the real one.

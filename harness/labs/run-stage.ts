@@ -8,6 +8,7 @@
  * implementation; any directory, relative to the repository), RUN (only tests whose name matches), SEED
  * (passed on to the tests), UI_PORT (default 51204).
  */
+import { HANDOUT_IMPL_DIR, isHandout } from '../tools/default-impl.ts';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,7 +36,7 @@ function main(argv: readonly string[]): number {
     fail(missing.map((s) => `No suite for stage ${s.id} yet: harness/suites/${s.suiteDir}/ has no *.test.ts files.`).join('\n'));
   }
 
-  const implArg = process.env.IMPL && process.env.IMPL.trim() !== '' ? process.env.IMPL.trim() : `labs/${target.lab.id}`;
+  const implArg = process.env.IMPL && process.env.IMPL.trim() !== '' ? process.env.IMPL.trim() : isHandout(ROOT) ? HANDOUT_IMPL_DIR : `labs/${target.lab.id}`;
   const implAbs = path.resolve(ROOT, implArg);
   if (!fs.existsSync(implAbs) || !fs.statSync(implAbs).isDirectory()) {
     const hint = implArg.startsWith('labs/') ? ' (run `make labs` to generate the lab copies)' : '';

@@ -9,6 +9,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { isAbsolute, join, relative, sep } from 'node:path';
+import { defaultImpl } from '../tools/default-impl.ts';
 import { formatRecord, type TraceRecord } from './trace.ts';
 
 /**
@@ -101,8 +102,9 @@ export interface ReplayInput {
 /** The commands that replay one test with one seed: the vitest form, and the make form for stage suites. */
 export function replayCommands(input: ReplayInput): { vitest: string; make: string | undefined } {
   const file = toRepoPath(input.testFile);
-  const impl = input.impl ?? process.env.IMPL ?? 'reference';
-  const implPrefix = impl === 'reference' ? '' : `IMPL=${shellQuote(impl)} `;
+  const kitDefault = defaultImpl(process.cwd());
+  const impl = input.impl ?? process.env.IMPL ?? kitDefault;
+  const implPrefix = impl === kitDefault ? '' : `IMPL=${shellQuote(impl)} `;
   // A swarm run draws its faults from the seed too: the replay must be one as well.
   const swarm = input.swarm ?? swarmEnabled();
   // vitest matches -t against the describe names and the test name joined by spaces.

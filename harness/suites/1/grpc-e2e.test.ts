@@ -11,8 +11,9 @@ import { RawClient } from '@impl/kv/server/raw-client.ts';
 import { StandaloneStorage } from '@impl/kv/storage/standalone-storage.ts';
 import type { ColumnFamily } from '@impl/kv/storage/storage.ts';
 import { bytes, enc, makeTempDir, removeDir } from './helpers.ts';
+import { defaultImpl } from '../../tools/default-impl.ts';
 
-const IMPL_DIR = path.resolve(process.env.IMPL ?? 'reference');
+const IMPL_DIR = path.resolve(process.env.IMPL ?? defaultImpl(process.cwd()));
 const IMPL_HOOKS = path.resolve('harness/tools/impl-register.ts');
 
 const cleanups: (() => Promise<void> | void)[] = [];
