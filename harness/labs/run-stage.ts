@@ -8,12 +8,12 @@
  * implementation; any directory, relative to the repository), RUN (only tests whose name matches), SEED
  * (passed on to the tests), UI_PORT (default 51204).
  */
-import { HANDOUT_IMPL_DIR, isHandout } from '../tools/default-impl.ts';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LABS, STAGES, resolveTarget } from './stages.ts';
+import { HANDOUT_IMPL_DIR, isHandout } from '../tools/default-impl.ts';
+import { LABS, STAGES, resolveTarget, type Stage } from './stages.ts';
 import { listTestFiles } from './vitest-run.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -51,8 +51,11 @@ function main(argv: readonly string[]): number {
     args.push('--watch', '--ui', '--api.host', '127.0.0.1', '--api.port', port, '--open=false');
     console.log(`Vitest UI for ${target.stages.map((s) => s.id).join(', ')} against ${impl}: http://127.0.0.1:${port}/__vitest__/`);
     console.log('(bound to 127.0.0.1 only; if the port is taken vitest picks the next one and prints it; Ctrl-C stops it)');
-  } else {
-    args.push('run');
+  }
+  // A run also writes vitest's JSON report (one file, overwritten by the next run), for the progress line.
+  const jsonReport = ui ? undefined : path.join(ROOT, '.tmp', 'last-stage-run.json');
+  if (jsonReport !== undefined) {
+    args.push('run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonReport}`);
     console.log(`Stage ${target.stages.map((s) => s.id).join(', ')}: ${filters.join(' ')} against IMPL=${impl}${process.env.SEED ? ` (SEED=${process.env.SEED})` : ''}`);
   }
   const run = process.env.RUN;
@@ -60,7 +63,36 @@ function main(argv: readonly string[]): number {
   args.push(...filters);
   const result = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, IMPL: impl } });
   if (result.error) fail(`could not start vitest: ${result.error.message}`);
+  if (jsonReport !== undefined) {
+    const line = progressLine(jsonReport, target.stages);
+    if (line !== undefined) console.log(line);
+  }
   return result.status ?? 1;
+}
+
+/** "Progress: 2AA 12/32 tests pass, 2AB 0/20 ..." from vitest's JSON report (undefined if there is none). */
+function progressLine(jsonReport: string, stages: readonly Stage[]): string | undefined {
+  let report: { testResults?: { name: string; assertionResults?: { status: string }[] }[] };
+  try {
+    report = JSON.parse(fs.readFileSync(jsonReport, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const parts = stages.map((stage) => {
+    const dir = `${path.sep}harness${path.sep}suites${path.sep}${stage.suiteDir}${path.sep}`;
+    let passed = 0;
+    let ran = 0;
+    for (const file of report.testResults ?? []) {
+      if (!file.name.includes(dir)) continue;
+      for (const t of file.assertionResults ?? []) {
+        if (t.status === 'skipped' || t.status === 'pending' || t.status === 'todo') continue;
+        ran++;
+        if (t.status === 'passed') passed++;
+      }
+    }
+    return `${stage.id} ${passed}/${ran} tests pass`;
+  });
+  return `Progress: ${parts.join(', ')}`;
 }
 
 process.exitCode = main(process.argv.slice(2));
