@@ -50,7 +50,8 @@ help:
 	@echo "  make trace FILE=.tmp/traces/<test>-<seed>.jsonl   the trace viewer: one HTML page (lanes, messages, leaders, crashes)"
 	@echo "  make server ARGS='--addr 127.0.0.1:20160 --path /tmp/tinykv-data'   tinykv-server of IMPL (default reference)"
 	@echo "  make ctl ARGS='--addr 127.0.0.1:20160 get hello'                    tinykv-ctl of IMPL (default reference)"
-	@echo "  make labs            regenerate the lab copies labs/<lab>/ from the markers in reference/"
+	@echo "  make labs            regenerate the lab copies labs/<lab>/ from the markers in reference/ (refuses to"
+	@echo "                       overwrite files changed since it wrote them: FORCE=1 overrides)"
 	@echo "  make handout LAB=2a OUT=<dir>   a student repository for one lab: its code, the suites up to it, no solutions"
 	@echo "  make labs-check      fail if labs/ differs from what reference/ generates"
 	@echo "  make integrity       integrity matrix of the lab copies (LAB=2a for one lab)"
@@ -92,7 +93,7 @@ ui:
 	@$(TSX) harness/labs/run-stage.ts "$(STAGE)" --ui
 
 labs:
-	@$(TSX) harness/labs/generate.ts
+	@$(TSX) harness/labs/generate.ts $(if $(FORCE),--force)
 
 handout:
 	@if [ -z "$(LAB)" ] || [ -z "$(OUT)" ]; then echo "usage: make handout LAB=<lab> OUT=<dir>   e.g. make handout LAB=2a OUT=../tinykv-2a" >&2; exit 2; fi

@@ -41,6 +41,7 @@ function isKitOnly(rel: string): boolean {
 /** The harness files a handout of `lab` needs (repository-relative), from the import closure of its starts. */
 export function handoutHarnessFiles(root: string, lab: Lab): string[] {
   const starts: string[] = [
+    'vitest.config.ts',
     'harness/labs/run-stage.ts',
     'harness/grader/cli.ts',
     'harness/grader/worker.ts',

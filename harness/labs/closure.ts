@@ -327,7 +327,7 @@ export function listFiles(dir: string): string[] {
 function unstubbedReference(raw: Buffer, rel: string): Buffer | undefined {
   if (!rel.endsWith('.ts')) return raw;
   try {
-    return Buffer.from(transformSource(raw.toString('utf8'), rel, STAGES.length), 'utf8');
+    return Buffer.from(transformSource(raw.toString('utf8'), rel, STAGES.length, { markBlocks: true }), 'utf8');
   } catch {
     return undefined;
   }

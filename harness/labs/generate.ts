@@ -6,6 +6,7 @@
  * The output depends only on the contents of reference/: files are walked in sorted order and nothing
  * records a time, so CI can compare the committed labs/ byte for byte.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,11 @@ export interface LabDifference {
 }
 
 const README_NAME = 'README.md';
+/**
+ * labs/.generated.sha256: the hash of every file `make labs` wrote (sha256sum's format). `make labs` compares
+ * labs/ with it before writing, and refuses to overwrite a file changed since (FORCE=1 overrides).
+ */
+export const MANIFEST_NAME = '.generated.sha256';
 const TSCONFIG_NAME = 'tsconfig.json';
 
 /**
@@ -207,7 +213,7 @@ export function buildLabs(referenceDir: string, displayPrefix = 'reference'): Ge
     const entries: [string, LabFile][] = sources.map((s) => [
       s.rel,
       {
-        content: s.parsed ? Buffer.from(renderParsed(s.parsed, firstStubbed), 'utf8') : s.raw,
+        content: s.parsed ? Buffer.from(renderParsed(s.parsed, firstStubbed, { markBlocks: true }), 'utf8') : s.raw,
         executable: s.executable,
       },
     ]);
@@ -239,6 +245,7 @@ export function writeLabs(generated: GeneratedLabs, labsDir: string, tmpDir: str
   fs.mkdirSync(tmpDir, { recursive: true });
   for (const [labId, tree] of generated.labs) writeTree(path.join(tmpDir, labId), tree);
   fs.mkdirSync(labsDir, { recursive: true });
+  fs.writeFileSync(path.join(labsDir, MANIFEST_NAME), expectedFiles(generated).get(MANIFEST_NAME)!.content);
   for (const labId of generated.labs.keys()) {
     const target = path.join(labsDir, labId);
     const old = path.join(tmpDir, `${labId}.old`);
@@ -246,18 +253,58 @@ export function writeLabs(generated: GeneratedLabs, labsDir: string, tmpDir: str
     fs.renameSync(path.join(tmpDir, labId), target);
   }
   for (const name of fs.readdirSync(labsDir)) {
-    if (!generated.labs.has(name)) fs.rmSync(path.join(labsDir, name), { recursive: true, force: true });
+    if (!generated.labs.has(name) && name !== MANIFEST_NAME) fs.rmSync(path.join(labsDir, name), { recursive: true, force: true });
   }
   fs.rmSync(tmpDir, { recursive: true, force: true });
+}
+
+function sha256(content: Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** Every file the generated labs hold, as labs/-relative path to file, the manifest included. */
+function expectedFiles(generated: GeneratedLabs): Map<string, LabFile> {
+  const expected = new Map<string, LabFile>();
+  for (const [labId, tree] of generated.labs) {
+    for (const [rel, file] of tree) expected.set(`${labId}/${rel}`, file);
+  }
+  const manifest = [...expected].map(([rel, file]) => `${sha256(file.content)}  ${rel}\n`).join('');
+  expected.set(MANIFEST_NAME, { content: Buffer.from(manifest, 'utf8'), executable: false });
+  return expected;
+}
+
+/**
+ * Files under `labsDir` that `make labs` would overwrite or delete although they changed since it last wrote
+ * them (per the manifest; without one, every file that differs from the new output), sorted.
+ */
+export function changedSinceGenerated(generated: GeneratedLabs, labsDir: string): string[] {
+  if (!fs.existsSync(labsDir)) return [];
+  const expected = expectedFiles(generated);
+  const manifestFile = path.join(labsDir, MANIFEST_NAME);
+  const written = new Map<string, string>();
+  const hasManifest = fs.existsSync(manifestFile);
+  if (hasManifest) {
+    for (const line of fs.readFileSync(manifestFile, 'utf8').split('\n')) {
+      const m = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
+      if (m) written.set(m[2]!, m[1]!);
+    }
+  }
+  const changed: string[] = [];
+  for (const rel of walkFiles(labsDir)) {
+    if (rel === MANIFEST_NAME) continue;
+    const content = fs.readFileSync(path.join(labsDir, rel));
+    const next = expected.get(rel);
+    if (next !== undefined && next.content.equals(content)) continue; // nothing would change
+    const hash = sha256(content);
+    if (hasManifest ? written.get(rel) !== hash : true) changed.push(rel);
+  }
+  return changed.sort(byName);
 }
 
 /** Compares the generated labs with what `labsDir` holds; returns every difference, sorted by path. */
 export function checkLabs(generated: GeneratedLabs, labsDir: string): LabDifference[] {
   const diffs: LabDifference[] = [];
-  const expected = new Map<string, LabFile>();
-  for (const [labId, tree] of generated.labs) {
-    for (const [rel, file] of tree) expected.set(`${labId}/${rel}`, file);
-  }
+  const expected = expectedFiles(generated);
   const actual = new Set(walkFiles(labsDir));
   for (const [rel, file] of expected) {
     const abs = path.join(labsDir, rel);
@@ -289,7 +336,7 @@ function describeMarkers(generated: GeneratedLabs): string {
 }
 
 /** Builds from reference/ and either writes labs/ or checks it. Marker problems come back as failed results. */
-export function runGenerate(options: { check: boolean; root?: string }): RunResult {
+export function runGenerate(options: { check: boolean; force?: boolean; root?: string }): RunResult {
   const root = options.root ?? REPO_ROOT;
   const referenceDir = path.join(root, 'reference');
   const labsDir = path.join(root, 'labs');
@@ -303,6 +350,18 @@ export function runGenerate(options: { check: boolean; root?: string }): RunResu
     throw err;
   }
   if (!options.check) {
+    const changed = options.force ? [] : changedSinceGenerated(generated, labsDir);
+    if (changed.length > 0) {
+      return {
+        ok: false,
+        lines: [
+          `labs: ${changed.length} file(s) under labs/ changed since \`make labs\` wrote them; regenerating would overwrite or delete them:`,
+          ...changed.map((rel) => `  labs/${rel}`),
+          'labs: nothing was written. If this is a student\'s work, keep it: students work in a handout of their lab',
+          '  (`make handout LAB=<lab> OUT=<dir>`, see GUIDE.md "Handouts"), not in labs/. To discard the changes: make labs FORCE=1.',
+        ],
+      };
+    }
     writeLabs(generated, labsDir, path.join(root, '.tmp', 'labs-gen'));
     return {
       ok: true,
@@ -322,19 +381,22 @@ export function runGenerate(options: { check: boolean; root?: string }): RunResu
   return {
     ok: false,
     lines: [
-      `labs-check: labs/ is out of date with reference/ (${diffs.length} file(s)); run \`make labs\` and commit labs/:`,
+      `labs-check: labs/ is out of date with reference/ (${diffs.length} file(s)):`,
       ...diffs.map((d) => `  labs/${d.path}: ${explain[d.kind]}`),
+      'labs-check: after a change to reference/, run `make labs` and commit labs/. If you are a student and these are',
+      '  your edits: labs/ is generated, not for your work; ask for a handout of your lab (`make handout LAB=<lab> OUT=<dir>`,',
+      '  see GUIDE.md "Handouts") and move your code into its impl/.',
     ],
   };
 }
 
 function main(argv: readonly string[]): number {
-  const unknown = argv.filter((a) => a !== '--check');
+  const unknown = argv.filter((a) => a !== '--check' && a !== '--force');
   if (unknown.length > 0) {
-    console.error(`usage: tsx harness/labs/generate.ts [--check]   (unknown argument: ${unknown.join(' ')})`);
+    console.error(`usage: tsx harness/labs/generate.ts [--check | --force]   (unknown argument: ${unknown.join(' ')})`);
     return 2;
   }
-  const result = runGenerate({ check: argv.includes('--check') });
+  const result = runGenerate({ check: argv.includes('--check'), force: argv.includes('--force') });
   for (const line of result.lines) (result.ok ? console.log : console.error)(line);
   return result.ok ? 0 : 1;
 }

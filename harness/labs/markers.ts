@@ -209,32 +209,50 @@ export function parseMarkers(text: string, file: string): ParsedFile {
   return { file, parts, blocks: parts.filter((p): p is BlockPart => p.kind === 'block') };
 }
 
-/** The guidance comment that replaces a stubbed block's first line. */
+/** The guidance comment that opens a student block in a lab copy (a stubbed one always). */
 function guidanceComment(block: BlockPart): string {
   const text = block.guidance === '' ? '.' : `: ${block.guidance}`;
   return `${block.indent}// Your code here (${block.stage})${text}`;
+}
+
+/** The comment that closes a student block in a lab copy (see RenderOptions.markBlocks). */
+function endComment(block: BlockPart): string {
+  return `${block.indent}// End of your code (${block.stage}).`;
+}
+
+export interface RenderOptions {
+  /**
+   * Delimit every student block, stubbed or not, with its guidance comment and an end comment (what lab
+   * copies do, so that a student's blocks can be carried from one lab to the next: labs/blocks.ts). Without
+   * it a stubbed block gets only its guidance comment and a kept block no comment at all.
+   */
+  markBlocks?: boolean;
 }
 
 /**
  * Renders a parsed file for a lab whose stubbing starts at stage index `firstStubbed`
  * (blocks of that stage and later are stubbed). Pass STAGE_IDS.length to keep every block's reference code.
  */
-export function renderParsed(parsed: ParsedFile, firstStubbed: number): string {
+export function renderParsed(parsed: ParsedFile, firstStubbed: number, options: RenderOptions = {}): string {
   const out: string[] = [];
   for (const part of parsed.parts) {
     if (part.kind === 'text') {
       out.push(...part.lines);
-    } else if (STAGE_IDS.indexOf(part.stage) >= firstStubbed) {
-      out.push(guidanceComment(part));
+      continue;
+    }
+    const stubbed = STAGE_IDS.indexOf(part.stage) >= firstStubbed;
+    if (stubbed || options.markBlocks) out.push(guidanceComment(part));
+    if (stubbed) {
       for (const stub of part.stubLines) out.push(stub === '' ? '' : `${part.indent}${stub}`);
     } else {
       out.push(...part.referenceLines);
     }
+    if (options.markBlocks) out.push(endComment(part));
   }
   return out.join('\n');
 }
 
 /** Parses and renders in one step; throws MarkerErrors on bad markers. */
-export function transformSource(text: string, file: string, firstStubbed: number): string {
-  return renderParsed(parseMarkers(text, file), firstStubbed);
+export function transformSource(text: string, file: string, firstStubbed: number, options: RenderOptions = {}): string {
+  return renderParsed(parseMarkers(text, file), firstStubbed, options);
 }

@@ -82,7 +82,7 @@ describe('a handout of lab 2a', () => {
     const firstLater = stageIndex('2AC') + 1;
     for (const rel of listFiles(path.join(ROOT, 'reference'))) {
       if (!rel.endsWith('.ts')) continue;
-      const solved = transformSource(fs.readFileSync(path.join(ROOT, 'reference', rel), 'utf8'), rel, firstLater);
+      const solved = transformSource(fs.readFileSync(path.join(ROOT, 'reference', rel), 'utf8'), rel, firstLater, { markBlocks: true });
       fs.writeFileSync(path.join(handout, 'impl', rel), solved);
     }
     const solved = make('project2a');

@@ -100,6 +100,8 @@ describe('integrity matrix on a fixture repository', () => {
     write('package.json', '{ "type": "module" }\n');
     write('tsconfig.json', fs.readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8'));
     write('vitest.config.ts', fs.readFileSync(path.join(ROOT, 'vitest.config.ts'), 'utf8'));
+    // What the config imports.
+    for (const tool of ['harness/tools/impl-resolution.ts', 'harness/tools/default-impl.ts']) write(tool, fs.readFileSync(path.join(ROOT, tool), 'utf8'));
     write(
       'reference/calc.ts',
       [
@@ -238,14 +240,15 @@ describe('static import closure (what a test file can load)', () => {
       const closure = importClosure(['harness/suites/1/a.test.ts'], { root, impl: 'reference', types: false });
       expect([...closure.files].sort()).toEqual(['harness/helpers/h.ts', 'harness/suites/1/a.test.ts', 'reference/kv/x.ts', 'reference/util/y.ts']);
       expect(closure.opaque).toEqual([]);
-      // A lab copy that keeps y's reference code differs from reference/ only by the dropped marker lines.
+      // A lab copy that keeps y's reference code differs from reference/ only by its marker lines, which
+      // become the block's opening and closing comments.
       put('labs/3a/kv/x.ts', fs.readFileSync(path.join(root, 'reference/kv/x.ts'), 'utf8'));
       put('labs/3a/util/unused.ts', 'export const u = 1;\n');
-      put('labs/3a/util/y.ts', 'export const y = 1;\nexport const z = 2;\n');
+      put('labs/3a/util/y.ts', 'export const y = 1;\n// Your code here (2B): y\nexport const z = 2;\n// End of your code (2B).\n');
       put('labs/3a/README.md', 'generated\n');
       expect([...differingFiles(root, 'labs/3a')].sort()).toEqual(['README.md']);
       put('labs/2b/kv/x.ts', fs.readFileSync(path.join(root, 'reference/kv/x.ts'), 'utf8'));
-      put('labs/2b/util/y.ts', 'export const y = 1;\n// Your code here (2B): y\nexport const z = 0;\n');
+      put('labs/2b/util/y.ts', 'export const y = 1;\n// Your code here (2B): y\nexport const z = 0;\n// End of your code (2B).\n');
       expect([...differingFiles(root, 'labs/2b')].sort()).toEqual(['util/unused.ts', 'util/y.ts']);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
@@ -267,6 +270,7 @@ describe('integrity reuse of reference results on a fixture repository', () => {
   write('package.json', '{ "type": "module" }\n');
   write('tsconfig.json', fs.readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8'));
   write('vitest.config.ts', fs.readFileSync(path.join(ROOT, 'vitest.config.ts'), 'utf8'));
+  for (const tool of ['harness/tools/impl-resolution.ts', 'harness/tools/default-impl.ts']) write(tool, fs.readFileSync(path.join(ROOT, tool), 'utf8'));
   // plain.ts has no student block: every lab copy equals reference/. calc.ts has a 2AA block: lab 2a stubs it.
   write('reference/plain.ts', 'export function one(): number {\n  return 1;\n}\n');
   write(

@@ -127,6 +127,19 @@ describe('marker transform', () => {
     expect(early).not.toContain('this.entries.push(...ents);');
   });
 
+  it('delimits every block, stubbed or kept, with its guidance and an end comment when asked (lab copies)', () => {
+    const out = transformSource(SAMPLE, 'raft/log.ts', from('2AB'), { markBlocks: true });
+    expect(out).toContain(['    // Your code here (2AA): advance the election clock.', '    this.elapsed++;', '    // End of your code (2AA).'].join('\n'));
+    expect(out).toContain(
+      [
+        '    // Your code here (2AB): append ents after the entries they follow; return the last index.',
+        "    throw new NotImplemented('2AB', 'RaftLog.append');",
+        '    // End of your code (2AB).',
+      ].join('\n'),
+    );
+    expect(out).not.toMatch(/@student|\/\/\|/);
+  });
+
   it('leaves a file without markers unchanged, byte for byte', () => {
     const text = 'export const x = 1;\r\n// a comment about @student work\n\nexport function f(): void {}\n';
     expect(transformSource(text, 'a.ts', 0)).toBe(text);
@@ -242,7 +255,8 @@ describe('lab generation on a fixture tree', () => {
     fs.chmodSync(path.join(root, 'reference/bin/run.ts'), 0o755);
     const result = runGenerate({ check: false, root });
     expect(result.ok).toBe(true);
-    expect(fs.readdirSync(path.join(root, 'labs')).sort()).toEqual(['1', '2a', '2b', '2c', '3a', '3b', '3c', '4a', '4b', '4c']);
+    expect(fs.readdirSync(path.join(root, 'labs')).sort()).toEqual(['.generated.sha256', '1', '2a', '2b', '2c', '3a', '3b', '3c', '4a', '4b', '4c']);
+    expect(fs.readFileSync(path.join(root, 'labs/.generated.sha256'), 'utf8')).toMatch(/^[0-9a-f]{64} {2}1\/README\.md$/m);
     expect(walkFiles(path.join(root, 'labs/2b'))).toEqual(['README.md', 'bin/run.ts', 'kv/notes.txt', 'raft/log.ts', 'tsconfig.json', 'util/x.ts']);
     expect(JSON.parse(fs.readFileSync(path.join(root, 'labs/2b/tsconfig.json'), 'utf8'))).toEqual({
       extends: '../../tsconfig.json',
@@ -250,9 +264,10 @@ describe('lab generation on a fixture tree', () => {
       include: ['.'],
       exclude: [],
     });
-    expect(fs.readFileSync(path.join(root, 'labs/2a/raft/log.ts'), 'utf8')).toBe(transformSource(SAMPLE, 'raft/log.ts', from('2AA')));
-    expect(fs.readFileSync(path.join(root, 'labs/1/raft/log.ts'), 'utf8')).toBe(transformSource(SAMPLE, 'raft/log.ts', from('1')));
-    expect(fs.readFileSync(path.join(root, 'labs/3a/raft/log.ts'), 'utf8')).toBe(transformSource(SAMPLE, 'raft/log.ts', KEEP_ALL));
+    const marked = { markBlocks: true };
+    expect(fs.readFileSync(path.join(root, 'labs/2a/raft/log.ts'), 'utf8')).toBe(transformSource(SAMPLE, 'raft/log.ts', from('2AA'), marked));
+    expect(fs.readFileSync(path.join(root, 'labs/1/raft/log.ts'), 'utf8')).toBe(transformSource(SAMPLE, 'raft/log.ts', from('1'), marked));
+    expect(fs.readFileSync(path.join(root, 'labs/3a/raft/log.ts'), 'utf8')).toBe(transformSource(SAMPLE, 'raft/log.ts', KEEP_ALL, marked));
     expect(fs.readFileSync(path.join(root, 'labs/2a/kv/notes.txt'), 'utf8')).toBe(FILES['kv/notes.txt']);
     expect(fs.statSync(path.join(root, 'labs/4c/bin/run.ts')).mode & 0o111).not.toBe(0);
     expect(fs.statSync(path.join(root, 'labs/4c/util/x.ts')).mode & 0o111).toBe(0);
@@ -301,14 +316,22 @@ describe('lab generation on a fixture tree', () => {
     ]);
     const check = runGenerate({ check: true, root });
     expect(check.ok).toBe(false);
-    expect(check.lines.slice(1)).toEqual([
+    expect(check.lines.slice(-3).join('\n')).toMatch(/run `make labs` and commit labs\/.*\n.*a handout of your lab/);
+    expect(check.lines.slice(1, -3)).toEqual([
       '  labs/1/stale.ts: extra (reference/ does not generate it)',
       '  labs/2aa/old.ts: extra (reference/ does not generate it)',
       '  labs/2b/raft/log.ts: differs from what reference/ generates',
       '  labs/3c/util/x.ts: missing',
     ]);
 
-    expect(runGenerate({ check: false, root }).ok).toBe(true);
+    // Writing refuses to overwrite or delete what changed since it wrote labs/, and writes nothing...
+    const refused = runGenerate({ check: false, root });
+    expect(refused.ok).toBe(false);
+    expect(refused.lines.slice(1, 4)).toEqual(['  labs/1/stale.ts', '  labs/2aa/old.ts', '  labs/2b/raft/log.ts']);
+    expect(refused.lines.join('\n')).toMatch(/nothing was written.*\n.*make handout LAB=<lab> OUT=<dir>.*FORCE=1/);
+    expect(fs.readFileSync(path.join(root, 'labs/2b/raft/log.ts'), 'utf8')).toBe('edited by hand\n');
+    // ...until told to.
+    expect(runGenerate({ check: false, force: true, root }).ok).toBe(true);
     expect(checkLabs(generated, path.join(root, 'labs'))).toEqual([]);
     expect(fs.existsSync(path.join(root, 'labs/2aa'))).toBe(false);
     expect(fs.existsSync(path.join(root, '.tmp/labs-gen'))).toBe(false);

@@ -41,18 +41,21 @@ export class RaftLog {
     this.storage = storage;
     // Your code here (2AA): load the persisted entries from storage and set offset, committed, applied and stabled (the compaction point counts as committed and applied)
     throw new NotImplemented('2AA', 'the RaftLog constructor');
+    // End of your code (2AA).
   }
 
   /** The index of the first entry still in the log. */
   firstIndex(): number {
     // Your code here (2AA): the index of entries[0]
     throw new NotImplemented('2AA', 'RaftLog.firstIndex');
+    // End of your code (2AA).
   }
 
   /** The index of the last entry (the compaction point when the log holds no entry). */
   lastIndex(): number {
     // Your code here (2AA): the index of the last entry; with no entries, the compaction point
     throw new NotImplemented('2AA', 'RaftLog.lastIndex');
+    // End of your code (2AA).
   }
 
   /**
@@ -62,6 +65,7 @@ export class RaftLog {
   term(i: number): number {
     // Your code here (2AA): look the entry up by index (not array position); the compaction point's term comes from a pending snapshot or from storage
     throw new NotImplemented('2AA', 'RaftLog.term');
+    // End of your code (2AA).
   }
 
   /** The term of the last entry. */
@@ -76,6 +80,7 @@ export class RaftLog {
   isUpToDate(lastIndex: number, lastTerm: number): boolean {
     // Your code here (2AA): compare last terms first, then lengths
     throw new NotImplemented('2AA', 'RaftLog.isUpToDate');
+    // End of your code (2AA).
   }
 
   /** Every entry still in memory (a copy of the array), for tests and debugging. */
@@ -87,24 +92,28 @@ export class RaftLog {
   unstableEntries(): Entry[] {
     // Your code here (2AB): the entries after stabled
     throw new NotImplemented('2AB', 'RaftLog.unstableEntries');
+    // End of your code (2AB).
   }
 
   /** The committed entries the application has not applied yet: (applied, committed]. */
   nextEnts(): Entry[] {
     // Your code here (2AB): the entries after applied, up to and including committed
     throw new NotImplemented('2AB', 'RaftLog.nextEnts');
+    // End of your code (2AB).
   }
 
   /** Entries with index in [lo, hi). Throws CompactedError if lo is compacted, UnavailableError past the end. */
   slice(lo: number, hi: number): Entry[] {
     // Your code here (2AB): translate both indexes to array positions; refuse compacted or missing ranges
     throw new NotImplemented('2AB', 'RaftLog.slice');
+    // End of your code (2AB).
   }
 
   /** True when entry i exists (or is the compaction point) and has term t. */
   matchTerm(i: number, t: number): boolean {
     // Your code here (2AB): compare terms; an index that is compacted or missing does not match
     throw new NotImplemented('2AB', 'RaftLog.matchTerm');
+    // End of your code (2AB).
   }
 
   /**
@@ -114,6 +123,7 @@ export class RaftLog {
   findConflict(ents: Entry[]): number {
     // Your code here (2AB): the first entry whose term does not match ours (a missing entry never matches)
     throw new NotImplemented('2AB', 'RaftLog.findConflict');
+    // End of your code (2AB).
   }
 
   /**
@@ -123,6 +133,7 @@ export class RaftLog {
   findConflictByTerm(index: number, term: number): number {
     // Your code here (2AB): walk back from index while our term there is greater than term
     throw new NotImplemented('2AB', 'RaftLog.findConflictByTerm');
+    // End of your code (2AB).
   }
 
   /**
@@ -132,6 +143,7 @@ export class RaftLog {
   append(ents: Entry[]): number {
     // Your code here (2AB): cut the tail from ents[0].index on, add ents, and pull stabled back if the cut reached persisted entries
     throw new NotImplemented('2AB', 'RaftLog.append');
+    // End of your code (2AB).
   }
 
   /**
@@ -143,18 +155,21 @@ export class RaftLog {
   maybeAppend(prevIndex: number, prevTerm: number, leaderCommit: number, ents: Entry[]): number | undefined {
     // Your code here (2AB): check the previous entry, append from the first conflict only (an append that conflicts with nothing must not truncate), then commit
     throw new NotImplemented('2AB', 'RaftLog.maybeAppend');
+    // End of your code (2AB).
   }
 
   /** Raises the commit index to i (never lowers it). */
   commitTo(i: number): void {
     // Your code here (2AB): commit only forward, and never beyond the last entry
     throw new NotImplemented('2AB', 'RaftLog.commitTo');
+    // End of your code (2AB).
   }
 
   /** Records that the application applied every entry up to i. */
   appliedTo(i: number): void {
     // Your code here (2AB): applied only moves forward and never passes committed
     throw new NotImplemented('2AB', 'RaftLog.appliedTo');
+    // End of your code (2AB).
   }
 
   /**
@@ -164,6 +179,7 @@ export class RaftLog {
   stableTo(i: number, t: number): void {
     // Your code here (2AB): move stabled forward only if our entry at i still has term t
     throw new NotImplemented('2AB', 'RaftLog.stableTo');
+    // End of your code (2AB).
   }
 
   /**
@@ -173,11 +189,13 @@ export class RaftLog {
   restore(snap: Snapshot): void {
     // Your code here (2C): drop every entry, move offset and the committed/applied/stabled indexes to the snapshot's index, keep the snapshot as pending
     throw new NotImplemented('2C', 'RaftLog.restore');
+    // End of your code (2C).
   }
 
   /** The application has applied the snapshot at `index`: it is no longer pending. */
   stableSnapTo(index: number): void {
     // Your code here (2C): forget the pending snapshot once the application has applied it
+    // End of your code (2C).
   }
 
   /**
@@ -186,5 +204,6 @@ export class RaftLog {
    */
   maybeCompact(): void {
     // Your code here (2C): forget entries before storage.firstIndex(), but never unstable or unapplied ones
+    // End of your code (2C).
   }
 }

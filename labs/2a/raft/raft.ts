@@ -160,6 +160,7 @@ export class Raft {
     this.raftLog = new RaftLog(config.storage);
     // Your code here (2AA): restore term, vote and commit from the persisted hard state and the members from the persisted conf state (config.peers only when storage has none), honour config.applied, then start as a follower
     throw new NotImplemented('2AA', 'the Raft constructor');
+    // End of your code (2AA).
   }
 
   softState(): SoftState {
@@ -187,79 +188,95 @@ export class Raft {
   resetRandomizedElectionTimeout(): void {
     // Your code here (2AA): draw from this.random, the injected source, never a global one (tests must be repeatable)
     throw new NotImplemented('2AA', 'Raft.resetRandomizedElectionTimeout');
+    // End of your code (2AA).
   }
 
   /** Advances the logical clock by one tick. */
   tick(): void {
     // Your code here (2AA): followers and candidates campaign (MsgHup) when the randomized election timeout passes; a leader sends heartbeats (MsgBeat) every heartbeatTimeout ticks
     throw new NotImplemented('2AA', 'Raft.tick');
+    // End of your code (2AA).
     // Your code here (3A): a leader whose transfer has not finished within an election timeout gives it up (the target may be down)
+    // End of your code (3A).
   }
 
   /** Clears the per-term state when the term changes or the role changes. */
   private reset(term: number): void {
     // Your code here (2AA): a new term clears the vote; every role change clears the leader, timers, votes and transfer, draws a new election timeout and restarts every progress at (match 0, next lastIndex + 1)
     throw new NotImplemented('2AA', 'Raft.reset');
+    // End of your code (2AA).
   }
 
   becomeFollower(term: number, lead: number): void {
     // Your code here (2AA): reset for `term`, become a follower of `lead`
     throw new NotImplemented('2AA', 'Raft.becomeFollower');
+    // End of your code (2AA).
   }
 
   becomeCandidate(): void {
     // Your code here (2AA): move to the next term and vote for yourself
     throw new NotImplemented('2AA', 'Raft.becomeCandidate');
+    // End of your code (2AA).
   }
 
   becomeLeader(): void {
     // Your code here (3A): any conf change in the log may still be unapplied: treat the whole log as pending
+    // End of your code (3A).
     // Your code here (2AA): reset (same term), lead yourself, append an empty no-op entry of your term and broadcast appends at once
     throw new NotImplemented('2AA', 'Raft.becomeLeader');
+    // End of your code (2AA).
   }
 
   /** The entry point of every message, local or remote. Throws ProposalDroppedError for refused proposals. */
   step(m: Message): void {
     // Your code here (2AA): a higher term makes you a follower first (of the sender if it is a leader's message); a lower term is stale: answer it with your term so the sender learns it, and stop; then dispatch on your role
     throw new NotImplemented('2AA', 'Raft.step');
+    // End of your code (2AA).
   }
 
   /** A message from an older term: tell the sender our term (it will step down); never act on it. */
   private answerStaleMessage(m: Message): void {
     // Your code here (2AA): answer stale heartbeats, appends and vote requests with a response carrying your term; ignore the rest
     throw new NotImplemented('2AA', 'Raft.answerStaleMessage');
+    // End of your code (2AA).
   }
 
   private stepFollower(m: Message): void {
     // Your code here (2AA): campaign on MsgHup; forward proposals to the leader (or drop them if none is known); a message from the leader resets the election timer and records the leader; answer vote requests
     throw new NotImplemented('2AA', 'Raft.stepFollower');
+    // End of your code (2AA).
   }
 
   private stepCandidate(m: Message): void {
     // Your code here (2AA): campaign again on MsgHup; drop proposals; a leader's message of your term makes you its follower; count vote responses
     throw new NotImplemented('2AA', 'Raft.stepCandidate');
+    // End of your code (2AA).
   }
 
   private stepLeader(m: Message): void {
     // Your code here (2AA): send heartbeats on MsgBeat; handle proposals, append and heartbeat responses, vote requests and transfer requests (MsgHup changes nothing)
     throw new NotImplemented('2AA', 'Raft.stepLeader');
+    // End of your code (2AA).
   }
 
   /** Starts an election: become a candidate and ask every other member for its vote. */
   private campaign(): void {
     // Your code here (2AA): only a member may campaign; become candidate; a group of one wins at once (no vote will ever arrive); otherwise send MsgRequestVote with your last index and term to every other member
     throw new NotImplemented('2AA', 'Raft.campaign');
+    // End of your code (2AA).
   }
 
   /** Grants the vote at most once per term, and only to a candidate whose log is at least as up to date. */
   private handleRequestVote(m: Message): void {
     // Your code here (2AA): grant if you have not voted for someone else this term (and follow no leader), and the candidate's log (m.index, m.logTerm) is at least as up to date as yours
     throw new NotImplemented('2AA', 'Raft.handleRequestVote');
+    // End of your code (2AA).
   }
 
   private handleRequestVoteResponse(m: Message): void {
     // Your code here (2AA): record the vote; a majority of grants makes you leader, a majority of rejections sends you back to follower
     throw new NotImplemented('2AA', 'Raft.handleRequestVoteResponse');
+    // End of your code (2AA).
   }
 
   private bcastHeartbeat(): void {
@@ -272,13 +289,16 @@ export class Raft {
   sendHeartbeat(to: number): void {
     // Your code here (2AA): send MsgHeartbeat with commit = min(the follower's match, committed): a follower may hold stale entries beyond its match
     throw new NotImplemented('2AA', 'Raft.sendHeartbeat');
+    // End of your code (2AA).
   }
 
   /** A follower's handling of the leader's heartbeat (the election timer was reset by step). */
   handleHeartbeat(m: Message): void {
     // Your code here (2AB): advance the commit index to m.commit, never beyond your last index
+    // End of your code (2AB).
     // Your code here (2AA): answer with MsgHeartbeatResponse
     throw new NotImplemented('2AA', 'Raft.handleHeartbeat');
+    // End of your code (2AA).
   }
 
   /** Sends appends to every other member. */
@@ -294,6 +314,7 @@ export class Raft {
    */
   private appendEntries(ents: Entry[]): void {
     // Your code here (2AB): stamp copies of ents with your term and consecutive indexes, append them, update your own progress (if you are still a member) and try to commit
+    // End of your code (2AB).
   }
 
   /**
@@ -304,18 +325,23 @@ export class Raft {
   sendAppend(to: number): boolean {
     // Your code here (2AB): build MsgAppend from pr.next (index = next - 1, logTerm = its term, entries next..last, commit; optional, for speed: once the follower has acked something, move next past what you sent); if the log no longer holds them (CompactedError) send a snapshot instead
     return false;
+    // End of your code (2AB).
   }
 
   /** The leader takes a proposal: append it to its log and replicate it. */
   private handlePropose(m: Message): void {
     // Your code here (3A): refuse proposals while transferring leadership or after being removed; allow one conf change at a time (pending means pendingConfIndex > applied) and record its index
+    // End of your code (3A).
     // Your code here (2AB): append the entries to your log and send them to every follower
+    // End of your code (2AB).
   }
 
   /** A follower's handling of MsgAppend from the leader of its term. */
   handleAppendEntries(m: Message): void {
     // Your code here (2C): while a snapshot waits to be applied, ignore appends (the leader retries later)
+    // End of your code (2C).
     // Your code here (2AB): if (m.index, m.logTerm) matches, append and reply with the last new index; otherwise reject with a hint (an index and its term) so the leader can skip back fast; entries up to your commit index need no check (they may even be compacted)
+    // End of your code (2AB).
   }
 
   /** The leader's handling of a follower's answer to MsgAppend (or MsgSnapshot). */
@@ -323,11 +349,14 @@ export class Raft {
     const pr = this.prs.get(m.from);
     if (!pr) return;
     // Your code here (2AB): on reject, move next back using the hint (never below match + 1) and retry; on success, raise match and next, try to commit (broadcast if the commit moved), and send a follower what it has not been sent yet
+    // End of your code (2AB).
     // Your code here (3A): once the transfer target has caught up, tell it to campaign now (MsgTimeoutNow)
+    // End of your code (3A).
   }
 
   private handleHeartbeatResponse(m: Message): void {
     // Your code here (2AB): a follower that lacks entries gets them now
+    // End of your code (2AB).
   }
 
   /**
@@ -338,6 +367,7 @@ export class Raft {
   private maybeCommit(): boolean {
     // Your code here (2AB): take the quorum-th highest match; commit it only if it is above committed and its term is the current term
     return false;
+    // End of your code (2AB).
   }
 
   /**
@@ -347,6 +377,7 @@ export class Raft {
   private sendSnapshot(to: number): boolean {
     // Your code here (2C): get storage.snapshot() (SnapshotTemporarilyUnavailableError: try later), send MsgSnapshot, and set the follower's next after the snapshot
     return false;
+    // End of your code (2C).
   }
 
   /**
@@ -357,6 +388,7 @@ export class Raft {
   handleSnapshot(m: Message): void {
     // Your code here (2C): see the comment above; reply MsgAppendResponse with the index you now hold committed
     throw new NotImplemented('2C', 'Raft.handleSnapshot');
+    // End of your code (2C).
   }
 
   /**
@@ -367,18 +399,21 @@ export class Raft {
   private handleTransferLeader(m: Message): void {
     // Your code here (3A): see the comment above; catch the target up with sendAppend first if it lags
     throw new NotImplemented('3A', 'Raft.handleTransferLeader');
+    // End of your code (3A).
   }
 
   /** MsgTimeoutNow: the leader wants this node to take over; campaign at once (members only). */
   private handleTimeoutNow(_m: Message): void {
     // Your code here (3A): a member campaigns immediately, without waiting for its election timeout
     throw new NotImplemented('3A', 'Raft.handleTimeoutNow');
+    // End of your code (3A).
   }
 
   /** Adds a member. A new follower's progress starts at match 0, next = the leader's last index + 1. */
   addNode(id: number): void {
     // Your code here (3A): add the node to prs if absent
     throw new NotImplemented('3A', 'Raft.addNode');
+    // End of your code (3A).
   }
 
   /**
@@ -388,5 +423,6 @@ export class Raft {
   removeNode(id: number): void {
     // Your code here (3A): delete the node from prs; as leader, cancel a transfer to it and re-check the commit (broadcast if it moved)
     throw new NotImplemented('3A', 'Raft.removeNode');
+    // End of your code (3A).
   }
 }

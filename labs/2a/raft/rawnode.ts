@@ -164,18 +164,21 @@ export class RawNode {
   ready(): Ready {
     // Your code here (2AC): collect unstable entries, committed-but-unapplied entries and the pending snapshot; hand the messages over and clear them; include soft and hard state only when they changed
     throw new NotImplemented('2AC', 'RawNode.ready');
+    // End of your code (2AC).
   }
 
   /** True when ready() would return something to do. */
   hasReady(): boolean {
     // Your code here (2AC): anything new: soft or hard state changed, unstable entries, entries to apply, messages, a pending snapshot
     throw new NotImplemented('2AC', 'RawNode.hasReady');
+    // End of your code (2AC).
   }
 
   /** The application has persisted, sent and applied what `rd` held. */
   advance(rd: Ready): void {
     // Your code here (2AC): remember the hard state; move stabled to the last persisted entry and applied to the last applied entry; a pending snapshot is now applied; let the log drop what storage compacted
     throw new NotImplemented('2AC', 'RawNode.advance');
+    // End of your code (2AC).
   }
 
   /** Each member's progress (copies), when this node is the leader; an empty map otherwise. */

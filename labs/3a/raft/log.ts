@@ -39,6 +39,7 @@ export class RaftLog {
   /** Builds the log from what the storage holds: every persisted entry is stable, nothing applied yet. */
   constructor(storage: RaftStorage) {
     this.storage = storage;
+    // Your code here (2AA): load the persisted entries from storage and set offset, committed, applied and stabled (the compaction point counts as committed and applied)
     const first = storage.firstIndex();
     const last = storage.lastIndex();
     this.offset = first;
@@ -46,16 +47,21 @@ export class RaftLog {
     this.committed = first - 1;
     this.applied = first - 1;
     this.stabled = last;
+    // End of your code (2AA).
   }
 
   /** The index of the first entry still in the log. */
   firstIndex(): number {
+    // Your code here (2AA): the index of entries[0]
     return this.offset;
+    // End of your code (2AA).
   }
 
   /** The index of the last entry (the compaction point when the log holds no entry). */
   lastIndex(): number {
+    // Your code here (2AA): the index of the last entry; with no entries, the compaction point
     return this.offset + this.entries.length - 1;
+    // End of your code (2AA).
   }
 
   /**
@@ -63,6 +69,7 @@ export class RaftLog {
    * Throws CompactedError for older indexes and UnavailableError beyond the last entry.
    */
   term(i: number): number {
+    // Your code here (2AA): look the entry up by index (not array position); the compaction point's term comes from a pending snapshot or from storage
     if (i > this.lastIndex()) {
       throw new UnavailableError(`term: index ${i} is beyond last index ${this.lastIndex()}`);
     }
@@ -71,6 +78,7 @@ export class RaftLog {
     if (snap && snap.index === i) return snap.term;
     if (i === this.offset - 1) return this.storage.term(i);
     throw new CompactedError(`term: index ${i} is compacted (first index ${this.offset})`);
+    // End of your code (2AA).
   }
 
   /** The term of the last entry. */
@@ -83,8 +91,10 @@ export class RaftLog {
    * higher, or the terms are equal and it is at least as long (Raft paper, section 5.4.1).
    */
   isUpToDate(lastIndex: number, lastTerm: number): boolean {
+    // Your code here (2AA): compare last terms first, then lengths
     const myTerm = this.lastTerm();
     return lastTerm > myTerm || (lastTerm === myTerm && lastIndex >= this.lastIndex());
+    // End of your code (2AA).
   }
 
   /** Every entry still in memory (a copy of the array), for tests and debugging. */
@@ -94,17 +104,22 @@ export class RaftLog {
 
   /** The entries the application has not persisted yet (index > stabled). */
   unstableEntries(): Entry[] {
+    // Your code here (2AB): the entries after stabled
     return this.entries.slice(this.stabled + 1 - this.offset);
+    // End of your code (2AB).
   }
 
   /** The committed entries the application has not applied yet: (applied, committed]. */
   nextEnts(): Entry[] {
+    // Your code here (2AB): the entries after applied, up to and including committed
     if (this.committed <= this.applied) return [];
     return this.slice(this.applied + 1, this.committed + 1);
+    // End of your code (2AB).
   }
 
   /** Entries with index in [lo, hi). Throws CompactedError if lo is compacted, UnavailableError past the end. */
   slice(lo: number, hi: number): Entry[] {
+    // Your code here (2AB): translate both indexes to array positions; refuse compacted or missing ranges
     if (lo > hi) throw new RangeError(`slice: lo ${lo} is greater than hi ${hi}`);
     if (lo < this.offset) {
       throw new CompactedError(`slice: index ${lo} is compacted (first index ${this.offset})`);
@@ -113,10 +128,12 @@ export class RaftLog {
       throw new UnavailableError(`slice: hi ${hi} is beyond last index ${this.lastIndex()} + 1`);
     }
     return this.entries.slice(lo - this.offset, hi - this.offset);
+    // End of your code (2AB).
   }
 
   /** True when entry i exists (or is the compaction point) and has term t. */
   matchTerm(i: number, t: number): boolean {
+    // Your code here (2AB): compare terms; an index that is compacted or missing does not match
     // Outside [firstIndex - 1, lastIndex] nothing can match: say so without asking term(), because a
     // follower asks this for every entry it appends and a thrown error costs far more than the check.
     if (i > this.lastIndex() || i < this.offset - 1) return false;
@@ -126,6 +143,7 @@ export class RaftLog {
       if (err instanceof CompactedError || err instanceof UnavailableError) return false;
       throw err;
     }
+    // End of your code (2AB).
   }
 
   /**
@@ -133,10 +151,12 @@ export class RaftLog {
    * (beyond the last entry); 0 when every one of them is already in the log.
    */
   findConflict(ents: Entry[]): number {
+    // Your code here (2AB): the first entry whose term does not match ours (a missing entry never matches)
     for (const e of ents) {
       if (!this.matchTerm(e.index, e.term)) return e.index;
     }
     return 0;
+    // End of your code (2AB).
   }
 
   /**
@@ -144,6 +164,7 @@ export class RaftLog {
    * skip a whole term of conflicting entries at once when an append is rejected.
    */
   findConflictByTerm(index: number, term: number): number {
+    // Your code here (2AB): walk back from index while our term there is greater than term
     let i = Math.min(index, this.lastIndex());
     while (i > 0) {
       let t: number;
@@ -157,6 +178,7 @@ export class RaftLog {
       i--;
     }
     return i;
+    // End of your code (2AB).
   }
 
   /**
@@ -164,6 +186,7 @@ export class RaftLog {
    * ents[0].index on are replaced. Returns the new last index. Committed entries are never replaced.
    */
   append(ents: Entry[]): number {
+    // Your code here (2AB): cut the tail from ents[0].index on, add ents, and pull stabled back if the cut reached persisted entries
     if (ents.length === 0) return this.lastIndex();
     const after = ents[0]!.index;
     if (after <= this.committed) {
@@ -178,6 +201,7 @@ export class RaftLog {
     for (const e of ents) this.entries.push(e);
     this.stabled = Math.min(this.stabled, after - 1);
     return this.lastIndex();
+    // End of your code (2AB).
   }
 
   /**
@@ -187,6 +211,7 @@ export class RaftLog {
    * when prevIndex/prevTerm does not match (the leader must back off).
    */
   maybeAppend(prevIndex: number, prevTerm: number, leaderCommit: number, ents: Entry[]): number | undefined {
+    // Your code here (2AB): check the previous entry, append from the first conflict only (an append that conflicts with nothing must not truncate), then commit
     if (!this.matchTerm(prevIndex, prevTerm)) return undefined;
     const lastNew = prevIndex + ents.length;
     const conflict = this.findConflict(ents);
@@ -195,24 +220,29 @@ export class RaftLog {
     }
     this.commitTo(Math.min(leaderCommit, lastNew));
     return lastNew;
+    // End of your code (2AB).
   }
 
   /** Raises the commit index to i (never lowers it). */
   commitTo(i: number): void {
+    // Your code here (2AB): commit only forward, and never beyond the last entry
     if (i <= this.committed) return;
     if (i > this.lastIndex()) {
       throw new LogInvariantError(`commitTo: index ${i} is beyond last index ${this.lastIndex()}`);
     }
     this.committed = i;
+    // End of your code (2AB).
   }
 
   /** Records that the application applied every entry up to i. */
   appliedTo(i: number): void {
+    // Your code here (2AB): applied only moves forward and never passes committed
     if (i <= this.applied) return;
     if (i > this.committed) {
       throw new LogInvariantError(`appliedTo: index ${i} is beyond the commit index ${this.committed}`);
     }
     this.applied = i;
+    // End of your code (2AB).
   }
 
   /**
@@ -220,7 +250,9 @@ export class RaftLog {
    * entry at i has changed since (a leader replaced it while the application was writing).
    */
   stableTo(i: number, t: number): void {
+    // Your code here (2AB): move stabled forward only if our entry at i still has term t
     if (i > this.stabled && this.matchTerm(i, t)) this.stabled = i;
+    // End of your code (2AB).
   }
 
   /**
@@ -228,6 +260,7 @@ export class RaftLog {
    * committed, applied and stable; the snapshot stays pending until the application has applied it.
    */
   restore(snap: Snapshot): void {
+    // Your code here (2C): drop every entry, move offset and the committed/applied/stabled indexes to the snapshot's index, keep the snapshot as pending
     const meta = snap.metadata;
     if (!meta) throw new RangeError('restore: snapshot has no metadata');
     this.entries = [];
@@ -236,11 +269,14 @@ export class RaftLog {
     this.applied = meta.index;
     this.stabled = meta.index;
     this.pendingSnapshot = snap;
+    // End of your code (2C).
   }
 
   /** The application has applied the snapshot at `index`: it is no longer pending. */
   stableSnapTo(index: number): void {
+    // Your code here (2C): forget the pending snapshot once the application has applied it
     if (this.pendingSnapshot?.metadata?.index === index) this.pendingSnapshot = undefined;
+    // End of your code (2C).
   }
 
   /**
@@ -248,9 +284,11 @@ export class RaftLog {
    * applying entries). Entries not yet persisted or applied are always kept.
    */
   maybeCompact(): void {
+    // Your code here (2C): forget entries before storage.firstIndex(), but never unstable or unapplied ones
     const first = Math.min(this.storage.firstIndex(), this.stabled + 1, this.applied + 1);
     if (first <= this.offset) return;
     this.entries = this.entries.slice(first - this.offset);
     this.offset = first;
+    // End of your code (2C).
   }
 }

@@ -158,6 +158,7 @@ export class Raft {
     this.randomizedElectionTimeout = config.electionTick;
     this.random = config.random ?? new SeededRandom(config.id);
     this.raftLog = new RaftLog(config.storage);
+    // Your code here (2AA): restore term, vote and commit from the persisted hard state and the members from the persisted conf state (config.peers only when storage has none), honour config.applied, then start as a follower
     const { hardState, confState } = config.storage.initialState();
     const peers = confState.nodes.length > 0 ? confState.nodes : (config.peers ?? []);
     const next = this.raftLog.lastIndex() + 1;
@@ -176,6 +177,7 @@ export class Raft {
       log.applied = config.applied;
     }
     this.becomeFollower(this.term, NONE);
+    // End of your code (2AA).
   }
 
   softState(): SoftState {
@@ -201,11 +203,14 @@ export class Raft {
 
   /** Draws a new election timeout in [electionTimeout, 2 * electionTimeout) from the injected random source. */
   resetRandomizedElectionTimeout(): void {
+    // Your code here (2AA): draw from this.random, the injected source, never a global one (tests must be repeatable)
     this.randomizedElectionTimeout = this.electionTimeout + this.random.nextInt(this.electionTimeout);
+    // End of your code (2AA).
   }
 
   /** Advances the logical clock by one tick. */
   tick(): void {
+    // Your code here (2AA): followers and candidates campaign (MsgHup) when the randomized election timeout passes; a leader sends heartbeats (MsgBeat) every heartbeatTimeout ticks
     if (this.state === StateType.Leader) {
       this.heartbeatElapsed++;
       if (this.heartbeatElapsed >= this.heartbeatTimeout) {
@@ -219,6 +224,8 @@ export class Raft {
         this.step(eraftpb.Message({ msgType: MessageType.MsgHup, from: this.id, to: this.id }));
       }
     }
+    // End of your code (2AA).
+    // Your code here (3A): a leader whose transfer has not finished within an election timeout gives it up (the target may be down)
     if (this.state === StateType.Leader && this.leadTransferee !== NONE) {
       this.electionElapsed++;
       if (this.electionElapsed >= this.electionTimeout) {
@@ -226,10 +233,12 @@ export class Raft {
         this.electionElapsed = 0;
       }
     }
+    // End of your code (3A).
   }
 
   /** Clears the per-term state when the term changes or the role changes. */
   private reset(term: number): void {
+    // Your code here (2AA): a new term clears the vote; every role change clears the leader, timers, votes and transfer, draws a new election timeout and restarts every progress at (match 0, next lastIndex + 1)
     if (this.term !== term) {
       this.term = term;
       this.vote = NONE;
@@ -242,32 +251,42 @@ export class Raft {
     this.votes = new Map();
     const next = this.raftLog.lastIndex() + 1;
     for (const id of this.prs.keys()) this.prs.set(id, new Progress(0, next));
+    // End of your code (2AA).
   }
 
   becomeFollower(term: number, lead: number): void {
+    // Your code here (2AA): reset for `term`, become a follower of `lead`
     this.reset(term);
     this.state = StateType.Follower;
     this.lead = lead;
+    // End of your code (2AA).
   }
 
   becomeCandidate(): void {
+    // Your code here (2AA): move to the next term and vote for yourself
     this.reset(this.term + 1);
     this.state = StateType.Candidate;
     this.vote = this.id;
     this.votes.set(this.id, true);
+    // End of your code (2AA).
   }
 
   becomeLeader(): void {
+    // Your code here (3A): any conf change in the log may still be unapplied: treat the whole log as pending
     this.pendingConfIndex = this.raftLog.lastIndex();
+    // End of your code (3A).
+    // Your code here (2AA): reset (same term), lead yourself, append an empty no-op entry of your term and broadcast appends at once
     this.reset(this.term);
     this.state = StateType.Leader;
     this.lead = this.id;
     this.appendEntries([eraftpb.Entry()]);
     this.bcastAppend();
+    // End of your code (2AA).
   }
 
   /** The entry point of every message, local or remote. Throws ProposalDroppedError for refused proposals. */
   step(m: Message): void {
+    // Your code here (2AA): a higher term makes you a follower first (of the sender if it is a leader's message); a lower term is stale: answer it with your term so the sender learns it, and stop; then dispatch on your role
     if (m.term !== 0 && m.term > this.term) {
       const fromLeader =
         m.msgType === MessageType.MsgAppend ||
@@ -289,10 +308,12 @@ export class Raft {
         this.stepLeader(m);
         break;
     }
+    // End of your code (2AA).
   }
 
   /** A message from an older term: tell the sender our term (it will step down); never act on it. */
   private answerStaleMessage(m: Message): void {
+    // Your code here (2AA): answer stale heartbeats, appends and vote requests with a response carrying your term; ignore the rest
     switch (m.msgType) {
       case MessageType.MsgHeartbeat:
         this.send({ msgType: MessageType.MsgHeartbeatResponse, to: m.from });
@@ -306,9 +327,11 @@ export class Raft {
       default:
         break;
     }
+    // End of your code (2AA).
   }
 
   private stepFollower(m: Message): void {
+    // Your code here (2AA): campaign on MsgHup; forward proposals to the leader (or drop them if none is known); a message from the leader resets the election timer and records the leader; answer vote requests
     switch (m.msgType) {
       case MessageType.MsgHup:
         this.campaign();
@@ -344,9 +367,11 @@ export class Raft {
       default:
         break; // responses and MsgBeat mean nothing to a follower
     }
+    // End of your code (2AA).
   }
 
   private stepCandidate(m: Message): void {
+    // Your code here (2AA): campaign again on MsgHup; drop proposals; a leader's message of your term makes you its follower; count vote responses
     switch (m.msgType) {
       case MessageType.MsgHup:
         this.campaign();
@@ -368,9 +393,11 @@ export class Raft {
       default:
         break; // no leader to forward a transfer to; a candidate ignores MsgTimeoutNow
     }
+    // End of your code (2AA).
   }
 
   private stepLeader(m: Message): void {
+    // Your code here (2AA): send heartbeats on MsgBeat; handle proposals, append and heartbeat responses, vote requests and transfer requests (MsgHup changes nothing)
     switch (m.msgType) {
       case MessageType.MsgBeat:
         this.bcastHeartbeat();
@@ -393,10 +420,12 @@ export class Raft {
       default:
         break; // MsgHup: already leader; appends of our own term cannot come from another leader
     }
+    // End of your code (2AA).
   }
 
   /** Starts an election: become a candidate and ask every other member for its vote. */
   private campaign(): void {
+    // Your code here (2AA): only a member may campaign; become candidate; a group of one wins at once (no vote will ever arrive); otherwise send MsgRequestVote with your last index and term to every other member
     if (!this.prs.has(this.id)) return;
     this.becomeCandidate();
     if (this.votes.size >= this.quorum()) {
@@ -408,10 +437,12 @@ export class Raft {
     for (const to of this.prs.keys()) {
       if (to !== this.id) this.send({ msgType: MessageType.MsgRequestVote, to, index, logTerm });
     }
+    // End of your code (2AA).
   }
 
   /** Grants the vote at most once per term, and only to a candidate whose log is at least as up to date. */
   private handleRequestVote(m: Message): void {
+    // Your code here (2AA): grant if you have not voted for someone else this term (and follow no leader), and the candidate's log (m.index, m.logTerm) is at least as up to date as yours
     const canVote = this.vote === m.from || (this.vote === NONE && this.lead === NONE);
     const grant = canVote && this.raftLog.isUpToDate(m.index, m.logTerm);
     if (grant) {
@@ -419,9 +450,11 @@ export class Raft {
       this.electionElapsed = 0;
     }
     this.send({ msgType: MessageType.MsgRequestVoteResponse, to: m.from, reject: !grant });
+    // End of your code (2AA).
   }
 
   private handleRequestVoteResponse(m: Message): void {
+    // Your code here (2AA): record the vote; a majority of grants makes you leader, a majority of rejections sends you back to follower
     if (!this.prs.has(m.from)) return;
     this.votes.set(m.from, !m.reject);
     let granted = 0;
@@ -432,6 +465,7 @@ export class Raft {
     } else if (rejected >= this.quorum()) {
       this.becomeFollower(this.term, NONE);
     }
+    // End of your code (2AA).
   }
 
   private bcastHeartbeat(): void {
@@ -442,17 +476,23 @@ export class Raft {
 
   /** Sends a heartbeat. Its commit is capped at what the follower is known to hold. */
   sendHeartbeat(to: number): void {
+    // Your code here (2AA): send MsgHeartbeat with commit = min(the follower's match, committed): a follower may hold stale entries beyond its match
     const pr = this.prs.get(to);
     const commit = Math.min(pr?.match ?? 0, this.raftLog.committed);
     this.send({ msgType: MessageType.MsgHeartbeat, to, commit });
+    // End of your code (2AA).
   }
 
   /** A follower's handling of the leader's heartbeat (the election timer was reset by step). */
   handleHeartbeat(m: Message): void {
+    // Your code here (2AB): advance the commit index to m.commit, never beyond your last index
     if (m.commit > this.raftLog.committed) {
       this.raftLog.commitTo(Math.min(m.commit, this.raftLog.lastIndex()));
     }
+    // End of your code (2AB).
+    // Your code here (2AA): answer with MsgHeartbeatResponse
     this.send({ msgType: MessageType.MsgHeartbeatResponse, to: m.from });
+    // End of your code (2AA).
   }
 
   /** Sends appends to every other member. */
@@ -467,6 +507,7 @@ export class Raft {
    * them as replicated on itself (a group of one commits them at once).
    */
   private appendEntries(ents: Entry[]): void {
+    // Your code here (2AB): stamp copies of ents with your term and consecutive indexes, append them, update your own progress (if you are still a member) and try to commit
     const last = this.raftLog.lastIndex();
     // A plain literal with every field: eraftpb.Entry() would first allocate a default data array.
     const stamped = ents.map(
@@ -479,6 +520,7 @@ export class Raft {
       self.next = self.match + 1;
     }
     this.maybeCommit();
+    // End of your code (2AB).
   }
 
   /**
@@ -487,6 +529,7 @@ export class Raft {
    * Returns true if a message was sent.
    */
   sendAppend(to: number): boolean {
+    // Your code here (2AB): build MsgAppend from pr.next (index = next - 1, logTerm = its term, entries next..last, commit; optional, for speed: once the follower has acked something, move next past what you sent); if the log no longer holds them (CompactedError) send a snapshot instead
     const pr = this.prs.get(to);
     if (!pr) return false;
     this.raftLog.maybeCompact();
@@ -516,10 +559,12 @@ export class Raft {
     // brings next back (handleAppendResponse). Before that first ack, a repeated call resends the same.
     if (pr.match > 0) pr.next = last + 1;
     return true;
+    // End of your code (2AB).
   }
 
   /** The leader takes a proposal: append it to its log and replicate it. */
   private handlePropose(m: Message): void {
+    // Your code here (3A): refuse proposals while transferring leadership or after being removed; allow one conf change at a time (pending means pendingConfIndex > applied) and record its index
     if (this.leadTransferee !== NONE) {
       throw new ProposalDroppedError(`leadership is being transferred to node ${this.leadTransferee}`);
     }
@@ -538,14 +583,20 @@ export class Raft {
       confIndex = firstNew + k;
     });
     if (confIndex !== NONE) this.pendingConfIndex = confIndex;
+    // End of your code (3A).
+    // Your code here (2AB): append the entries to your log and send them to every follower
     if (m.entries.length === 0) throw new ProposalDroppedError('a proposal must carry at least one entry');
     this.appendEntries(m.entries);
     this.bcastAppend();
+    // End of your code (2AB).
   }
 
   /** A follower's handling of MsgAppend from the leader of its term. */
   handleAppendEntries(m: Message): void {
+    // Your code here (2C): while a snapshot waits to be applied, ignore appends (the leader retries later)
     if (this.raftLog.pendingSnapshot) return;
+    // End of your code (2C).
+    // Your code here (2AB): if (m.index, m.logTerm) matches, append and reply with the last new index; otherwise reject with a hint (an index and its term) so the leader can skip back fast; entries up to your commit index need no check (they may even be compacted)
     const log = this.raftLog;
     let prevIndex = m.index;
     let prevTerm = m.logTerm;
@@ -565,12 +616,14 @@ export class Raft {
     const hintIndex = log.findConflictByTerm(Math.min(m.index, log.lastIndex()), m.logTerm);
     const hintTerm = termOrZero(log, hintIndex);
     this.send({ msgType: MessageType.MsgAppendResponse, to: m.from, reject: true, index: hintIndex, logTerm: hintTerm });
+    // End of your code (2AB).
   }
 
   /** The leader's handling of a follower's answer to MsgAppend (or MsgSnapshot). */
   private handleAppendResponse(m: Message): void {
     const pr = this.prs.get(m.from);
     if (!pr) return;
+    // Your code here (2AB): on reject, move next back using the hint (never below match + 1) and retry; on success, raise match and next, try to commit (broadcast if the commit moved), and send a follower what it has not been sent yet
     if (m.reject) {
       let probe = m.index;
       if (m.logTerm > 0) probe = this.raftLog.findConflictByTerm(m.index, m.logTerm);
@@ -585,14 +638,19 @@ export class Raft {
         this.sendAppend(m.from);
       }
     }
+    // End of your code (2AB).
+    // Your code here (3A): once the transfer target has caught up, tell it to campaign now (MsgTimeoutNow)
     if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
       this.send({ msgType: MessageType.MsgTimeoutNow, to: m.from });
     }
+    // End of your code (3A).
   }
 
   private handleHeartbeatResponse(m: Message): void {
+    // Your code here (2AB): a follower that lacks entries gets them now
     const pr = this.prs.get(m.from);
     if (pr && pr.match < this.raftLog.lastIndex()) this.sendAppend(m.from);
+    // End of your code (2AB).
   }
 
   /**
@@ -601,6 +659,7 @@ export class Raft {
    * commit index moved.
    */
   private maybeCommit(): boolean {
+    // Your code here (2AB): take the quorum-th highest match; commit it only if it is above committed and its term is the current term
     const matches: number[] = [];
     for (const pr of this.prs.values()) matches.push(pr.match);
     matches.sort((a, b) => b - a);
@@ -610,6 +669,7 @@ export class Raft {
     if (this.raftLog.term(candidate) !== this.term) return false;
     this.raftLog.commitTo(candidate);
     return true;
+    // End of your code (2AB).
   }
 
   /**
@@ -617,6 +677,7 @@ export class Raft {
    * nothing) while the storage is still preparing the snapshot; the next heartbeat response retries.
    */
   private sendSnapshot(to: number): boolean {
+    // Your code here (2C): get storage.snapshot() (SnapshotTemporarilyUnavailableError: try later), send MsgSnapshot, and set the follower's next after the snapshot
     const pr = this.prs.get(to);
     if (!pr) return false;
     let snap: eraftpb.Snapshot;
@@ -631,6 +692,7 @@ export class Raft {
     this.send({ msgType: MessageType.MsgSnapshot, to, snapshot: snap });
     pr.next = meta.index + 1;
     return true;
+    // End of your code (2C).
   }
 
   /**
@@ -639,6 +701,7 @@ export class Raft {
    * otherwise restores the log and takes the members from the snapshot. Answers with MsgAppendResponse.
    */
   handleSnapshot(m: Message): void {
+    // Your code here (2C): see the comment above; reply MsgAppendResponse with the index you now hold committed
     const meta = m.snapshot?.metadata;
     if (!m.snapshot || !meta) return;
     const log = this.raftLog;
@@ -656,6 +719,7 @@ export class Raft {
       for (const id of meta.confState?.nodes ?? []) this.prs.set(id, new Progress(0, next));
     }
     this.send({ msgType: MessageType.MsgAppendResponse, to: m.from, index: log.committed });
+    // End of your code (2C).
   }
 
   /**
@@ -664,6 +728,7 @@ export class Raft {
    * proposals while it lasts, and sends MsgTimeoutNow once the target's log is up to date.
    */
   private handleTransferLeader(m: Message): void {
+    // Your code here (3A): see the comment above; catch the target up with sendAppend first if it lags
     if (this.state === StateType.Follower) {
       if (this.lead !== NONE) this.msgs.push({ ...m, to: this.lead });
       return;
@@ -683,16 +748,21 @@ export class Raft {
     } else {
       this.sendAppend(target);
     }
+    // End of your code (3A).
   }
 
   /** MsgTimeoutNow: the leader wants this node to take over; campaign at once (members only). */
   private handleTimeoutNow(_m: Message): void {
+    // Your code here (3A): a member campaigns immediately, without waiting for its election timeout
     if (this.prs.has(this.id)) this.campaign();
+    // End of your code (3A).
   }
 
   /** Adds a member. A new follower's progress starts at match 0, next = the leader's last index + 1. */
   addNode(id: number): void {
+    // Your code here (3A): add the node to prs if absent
     if (!this.prs.has(id)) this.prs.set(id, new Progress(0, this.raftLog.lastIndex() + 1));
+    // End of your code (3A).
   }
 
   /**
@@ -700,10 +770,12 @@ export class Raft {
    * its commit. A leader that removed itself has no progress of its own any more and must not touch it.
    */
   removeNode(id: number): void {
+    // Your code here (3A): delete the node from prs; as leader, cancel a transfer to it and re-check the commit (broadcast if it moved)
     this.prs.delete(id);
     this.votes.delete(id);
     if (this.state !== StateType.Leader) return;
     if (this.leadTransferee === id) this.leadTransferee = NONE;
     if (this.prs.size > 0 && this.maybeCommit()) this.bcastAppend();
+    // End of your code (3A).
   }
 }

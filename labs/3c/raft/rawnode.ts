@@ -162,6 +162,7 @@ export class RawNode {
 
   /** Everything raft has for the application now. The messages are handed out once: a second Ready does not repeat them. */
   ready(): Ready {
+    // Your code here (2AC): collect unstable entries, committed-but-unapplied entries and the pending snapshot; hand the messages over and clear them; include soft and hard state only when they changed
     const raft = this.raft;
     const log = raft.raftLog;
     const rd: Ready = {
@@ -179,10 +180,12 @@ export class RawNode {
     if (!isHardStateEqual(hard, this.prevHardState)) rd.hardState = hard;
     if (log.pendingSnapshot) rd.snapshot = log.pendingSnapshot;
     return rd;
+    // End of your code (2AC).
   }
 
   /** True when ready() would return something to do. */
   hasReady(): boolean {
+    // Your code here (2AC): anything new: soft or hard state changed, unstable entries, entries to apply, messages, a pending snapshot
     const raft = this.raft;
     const log = raft.raftLog;
     return (
@@ -193,10 +196,12 @@ export class RawNode {
       raft.msgs.length > 0 ||
       log.pendingSnapshot !== undefined
     );
+    // End of your code (2AC).
   }
 
   /** The application has persisted, sent and applied what `rd` held. */
   advance(rd: Ready): void {
+    // Your code here (2AC): remember the hard state; move stabled to the last persisted entry and applied to the last applied entry; a pending snapshot is now applied; let the log drop what storage compacted
     const log = this.raft.raftLog;
     if (rd.hardState) this.prevHardState = rd.hardState;
     const lastStable = rd.entries[rd.entries.length - 1];
@@ -206,6 +211,7 @@ export class RawNode {
     const snapIndex = rd.snapshot?.metadata?.index;
     if (snapIndex !== undefined) log.stableSnapTo(snapIndex);
     log.maybeCompact();
+    // End of your code (2AC).
   }
 
   /** Each member's progress (copies), when this node is the leader; an empty map otherwise. */

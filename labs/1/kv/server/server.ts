@@ -58,6 +58,7 @@ export class Server {
       const key = requireKey(req.key);
       // Your code here (1): open a reader on the storage, read `key` from family `cf`, and close the reader. Put the value in resp.value, or set resp.notFound when the key is absent.
       throw new NotImplemented('1', 'Server.rawGet');
+      // End of your code (1).
     });
   }
 
@@ -68,6 +69,7 @@ export class Server {
       const key = requireKey(req.key);
       // Your code here (1): write one put Modify of `key` -> req.value in family `cf` through the storage.
       throw new NotImplemented('1', 'Server.rawPut');
+      // End of your code (1).
     });
   }
 
@@ -78,6 +80,7 @@ export class Server {
       const key = requireKey(req.key);
       // Your code here (1): write one delete Modify of `key` in family `cf` through the storage (deleting an absent key is fine).
       throw new NotImplemented('1', 'Server.rawDelete');
+      // End of your code (1).
     });
   }
 
@@ -89,6 +92,7 @@ export class Server {
       const limit = requireLimit(req.limit);
       // Your code here (1): iterate family `cf` of one reader from startKey; push up to `limit` pairs into resp.kvs (kvrpcpb.KvPair({ key, value })). Close the iterator and the reader.
       throw new NotImplemented('1', 'Server.rawScan');
+      // End of your code (1).
     });
   }
 

@@ -42,11 +42,13 @@ export class StandaloneStorage implements Storage {
   async write(_ctx: StorageContext | undefined, batch: Modify[]): Promise<void> {
     // Your code here (1): put every Modify (a put or a delete on a column family) into one engine WriteBatch, then write that batch: all of the changes land together or none do.
     throw new NotImplemented('1', 'StandaloneStorage.write');
+    // End of your code (1).
   }
 
   async reader(_ctx: StorageContext | undefined): Promise<StorageReader> {
     // Your code here (1): take one engine snapshot and return a StandaloneReader over it, so that every read of this reader sees the same moment.
     throw new NotImplemented('1', 'StandaloneStorage.reader');
+    // End of your code (1).
   }
 
   /** The engine, once start() has run; a clear error otherwise. */
@@ -67,15 +69,18 @@ export class StandaloneReader implements StorageReader {
   async getCF(cf: ColumnFamily, key: Uint8Array): Promise<Uint8Array | undefined> {
     // Your code here (1): read `key` of family `cf` from the snapshot (undefined when there is no such key).
     throw new NotImplemented('1', 'StandaloneReader.getCF');
+    // End of your code (1).
   }
 
   iterCF(cf: ColumnFamily): DBIterator {
     // Your code here (1): return an iterator over family `cf` of the snapshot (it must not see keys of other families).
     throw new NotImplemented('1', 'StandaloneReader.iterCF');
+    // End of your code (1).
   }
 
   async close(): Promise<void> {
     // Your code here (1): release the snapshot (and with it any iterator still open on it).
     throw new NotImplemented('1', 'StandaloneReader.close');
+    // End of your code (1).
   }
 }

@@ -84,12 +84,14 @@ export class Applier {
   async applyEntries(entries: eraftpb.Entry[]): Promise<ApplyResult> {
     // Your code here (2B): apply each entry after the applied index in order (a conf change entry: applyConfChange; a normal entry with data: applyNormalEntry; an empty entry is a new leader's no-op), track the applied index, write everything out at the end (flush), and return what was done (this.done())
     throw new NotImplemented('2B', 'Applier.applyEntries');
+    // End of your code (2B).
   }
 
   /** Writes the batch so far with the apply state (applied index = the last entry fully handled). */
   private async flush(): Promise<void> {
     // Your code here (2B): put the apply state (with the applied index) into the batch (not after this peer's tombstone), write the batch to the kv engine once, and start a new batch
     throw new NotImplemented('2B', 'Applier.flush');
+    // End of your code (2B).
     // What was answered and reported so far is written now; what comes next waits for the next write.
     this.result.batches.push({ answers: [], effects: [] });
   }
@@ -102,6 +104,7 @@ export class Applier {
   private takeProposal(entry: eraftpb.Entry): Callback | undefined {
     // Your code here (2B): take the proposals up to this entry's index (peer.takeProposalsUpTo, oldest first): the one with this index and term is this entry's; every other one is stale (answer StaleCommand)
     throw new NotImplemented('2B', 'Applier.takeProposal');
+    // End of your code (2B).
   }
 
   /** The answer `result` for `cb`, delivered by the message handler once the write holding it is done. */
@@ -129,6 +132,7 @@ export class Applier {
   private async applyNormalEntry(entry: eraftpb.Entry): Promise<void> {
     // Your code here (2B): decode the RaftCmdRequest (an undecodable entry is skipped), find its proposal, execute it, and queue the answer for the proposer
     throw new NotImplemented('2B', 'Applier.applyNormalEntry');
+    // End of your code (2B).
   }
 
   /**
@@ -140,6 +144,7 @@ export class Applier {
     const region = peer.region();
     // Your code here (2B): check the epoch (EpochNotMatch) and the keys (KeyNotInRegion, checkRequests) again; then Get (reads what was applied before it), Put and Delete (into the batch), Snap (a RegionReader over a kv engine snapshot taken after the writes before it, and a copy of the region)
     throw new NotImplemented('2B', 'Applier.execute');
+    // End of your code (2B).
   }
 
   private async executeAdmin(entry: eraftpb.Entry, admin: raft_cmdpb.AdminRequest): Promise<CommandResult> {
@@ -152,6 +157,7 @@ export class Applier {
         // Where the whole region compacted: every member applies this entry (the log GC tick counts from it).
         peer.noteCompactLogApplied(compact.compactIndex);
         // Your code here (2C): if the compact index is beyond the truncated index, move the truncated state (peer storage's compactTo: it is persisted with the apply state in this batch), and report it (this.report({ kind: 'compacted', index })) so the old log keys are deleted
+        // End of your code (2C).
         response.adminResponse = raft_cmdpb.AdminResponse({ cmdType: AdminCmdType.CompactLog, compactLog: raft_cmdpb.CompactLogResponse() });
         return { response };
       }
@@ -175,6 +181,7 @@ export class Applier {
     const { peer, ctx } = this;
     // Your code here (3B): check the split against the region as it is now (key in region: KeyNotInRegion; checkSplitRequest: refuse a stale request); compute both regions (splitRegion); persist both region states with this entry applied; update the peer, the store's region map and ranges; report the new region (this.report({ kind: 'split', region })) so its peer is created; reset the size hints (peer.resetSizeHints); answer with both regions and report that the region changed (kind 'regionChanged')
     throw new NotImplemented('3B', 'Applier.applySplit');
+    // End of your code (3B).
   }
 
   /**
@@ -190,6 +197,7 @@ export class Applier {
     // Your code here (3B): decode the ConfChange and the admin command in its context; refuse (answer, change nothing) on a stale epoch or a change that does not fit the region; otherwise build the new region (conf_ver + 1), persist it with the batch, update the peer cache and the store's region map, tell raft (applyConfChange); if this peer was removed write its tombstone (after flushing what came before), mark the applier destroyed and report it (kind 'destroyed'); else report that the region changed (kind 'regionChanged')
     if (cb !== undefined) this.answer(cb, { response: errorResponse(otherError('conf change is not implemented (3B)'), peer.term()) });
     throw new NotImplemented('3B', 'Applier.applyConfChange');
+    // End of your code (3B).
   }
 
   /** Why a committed conf change must not be applied to `region` (undefined: apply it). */

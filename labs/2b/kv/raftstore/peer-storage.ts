@@ -276,6 +276,7 @@ export class PeerStorage implements RaftStorage {
   append(entries: Entry[], raftWB: WriteBatch): void {
     // Your code here (2B): skip entries already compacted, write the rest to raftWB, delete old entries after the new last index (a stale tail must not survive), then update the in-memory log and raftState.lastIndex/lastTerm
     throw new NotImplemented('2B', 'PeerStorage.append');
+    // End of your code (2B).
   }
 
   /**
@@ -287,8 +288,10 @@ export class PeerStorage implements RaftStorage {
     const raftWB = new WriteBatch();
     let result: ApplySnapResult | undefined;
     // Your code here (2C): if the ready carries a (non-empty) snapshot, apply it with a fresh kv batch (applySnapshot) and write that batch to the kv engine before anything goes to the raft engine
+    // End of your code (2C).
     // Your code here (2B): append ready.entries, take ready.hardState (when present) into raftState, put the raft state in the same batch and write the batch once to the raft engine
     throw new NotImplemented('2B', 'PeerStorage.saveReadyState');
+    // End of your code (2B).
     return result;
   }
 
@@ -301,6 +304,7 @@ export class PeerStorage implements RaftStorage {
   async applySnapshot(snap: Snapshot, kvWB: WriteBatch, raftWB: WriteBatch): Promise<ApplySnapResult> {
     // Your code here (2C): parse the snapshot data; delete the old log (if initialized) and the old region's data; put the snapshot's pairs; move lastIndex/lastTerm, appliedIndex and the truncated state to the snapshot's index/term; adopt and persist the new region (state Normal) and the apply state
     throw new NotImplemented('2C', 'PeerStorage.applySnapshot');
+    // End of your code (2C).
   }
 
   /**
@@ -311,6 +315,7 @@ export class PeerStorage implements RaftStorage {
   compactTo(index: number, term: number): boolean {
     // Your code here (2C): ignore an index at or before the compaction point (return false); refuse one beyond the last index; drop the in-memory entries up to index and set applyState.truncatedState to (index, term)
     return false;
+    // End of your code (2C).
   }
 
   /**

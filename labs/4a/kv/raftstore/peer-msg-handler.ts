@@ -230,6 +230,7 @@ export class PeerMsgHandler {
    * The client sees the new leader in the scheduler's heartbeats (or retries).
    */
   private proposeTransferLeader(target: metapb.Peer, cb: Callback): void {
+    // Your code here (3B): ask the raft group to transfer leadership to the target peer (RawNode.transferLeader) and answer at once with a TransferLeader admin response
     const { peer, ctx } = this;
     if (findPeerById(peer.region(), target.id) === undefined) {
       cb.done({ response: errorResponse(otherError(`peer ${target.id} is not a member of region ${peer.regionId}`), peer.term()) });
@@ -243,6 +244,7 @@ export class PeerMsgHandler {
       transferLeader: raft_cmdpb.TransferLeaderResponse(),
     });
     cb.done({ response });
+    // End of your code (3B).
   }
 
   /**
@@ -255,6 +257,7 @@ export class PeerMsgHandler {
    * removed peer's vote.
    */
   private proposeConfChange(req: RaftCmdRequest, cb: Callback): void {
+    // Your code here (3B): refuse to remove the leader itself (transfer leadership to another member first and answer an error); otherwise build a ConfChange (change type, node id = the peer's id, context = the encoded request), propose it (RawNode.proposeConfChange; unless it was appended, answer StaleCommand at once) and record the proposal at the index and term it got, like proposeData
     const { peer, ctx } = this;
     const change = req.adminRequest!.changePeer!;
     const target = change.peer!;
@@ -278,6 +281,7 @@ export class PeerMsgHandler {
     }
     peer.addProposal({ index: placed.index, term: placed.term, cb });
     ctx.markDirty(peer);
+    // End of your code (3B).
   }
 
   /** The member (other than this leader) with the most of the log: the best one to lead next. */
@@ -292,6 +296,7 @@ export class PeerMsgHandler {
 
   /** A Split is checked against the region now (it is checked again when applied), then proposed as an entry. */
   private proposeSplit(req: RaftCmdRequest, cb: Callback): void {
+    // Your code here (3B): refuse a split whose key is not inside the region (KeyNotInRegion) or that checkSplitRequest rejects; otherwise propose it like a data command (proposeData)
     const { peer } = this;
     const split = req.adminRequest!.split!;
     const region = peer.region();
@@ -305,6 +310,7 @@ export class PeerMsgHandler {
       return;
     }
     this.proposeData(req, cb);
+    // End of your code (3B).
   }
 
   /**
@@ -313,6 +319,7 @@ export class PeerMsgHandler {
    * result if it is this entry, StaleCommand if not.
    */
   private proposeData(req: RaftCmdRequest, cb: Callback): void {
+    // Your code here (2B): propose the encoded request (RawNode.propose says where it went); unless it was appended, answer StaleCommand at once; else record the proposal at the index and term it got (peer.addProposal)
     const { peer, ctx } = this;
     const placed = peer.raftGroup.propose(encode('raft_cmdpb.RaftCmdRequest', req));
     if (placed.outcome !== 'appended') {
@@ -322,6 +329,7 @@ export class PeerMsgHandler {
     }
     peer.addProposal({ index: placed.index, term: placed.term, cb });
     ctx.markDirty(peer);
+    // End of your code (2B).
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -447,12 +455,14 @@ export class PeerMsgHandler {
     if (peer.stopped || !peer.raftGroup.hasReady()) return;
     const ready = peer.raftGroup.ready();
     if (this.holdOwnRemoval(ready) && isEmptyReady(ready)) return;
+    // Your code here (2B): persist the ready (peer storage's saveReadyState) BEFORE anything else; if it applied a snapshot call onSnapshotApplied; then send the messages; then apply the committed entries (Applier.applyEntries) and act on what it returns (actOnApplied); then advance the raft group (unless the peer stopped meanwhile)
     const snapResult = await peer.storage.saveReadyState(ready);
     if (snapResult !== undefined) this.onSnapshotApplied(snapResult);
     peer.sendRaftMessages(ctx, ready.messages);
     if (ready.committedEntries.length > 0) await this.actOnApplied(await new Applier(peer, ctx).applyEntries(ready.committedEntries));
     if (peer.stopped) return;
     peer.raftGroup.advance(ready);
+    // End of your code (2B).
     this.logRoleChange(ready.softState);
     // A new leader tells the scheduler at once, so clients find it without waiting for the heartbeat tick.
     if (ready.softState?.raftState === StateType.Leader) peer.heartbeatScheduler(ctx);
@@ -541,11 +551,13 @@ export class PeerMsgHandler {
   /** A snapshot was applied to this peer: the store's region map follows the new region. */
   onSnapshotApplied(result: ApplySnapResult): void {
     const { peer, ctx } = this;
+    // Your code here (3B): the store's region map and range index must follow the snapshot's region: drop the old range (if the peer had one), record the new region and insert its range
     const meta = ctx.storeMeta;
     if (result.prevRegion.peers.length > 0) meta.removeRange(result.prevRegion.id);
     const region = peer.region();
     meta.setRegion(region);
     meta.insertRange(region);
+    // End of your code (3B).
     // The region's data came whole from the snapshot: its size is unknown until the split checker measures it.
     peer.forgetSize(ctx);
     // Entries up to the snapshot's index were never applied here one by one: their proposals cannot be matched.

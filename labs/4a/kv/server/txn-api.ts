@@ -58,6 +58,7 @@ export class TxnApi {
     return this.answer(kvrpcpb.GetResponse, async () => {
       // Your code here (4B): open a reader; if key is locked by a txn that started at or before req.version, answer a KeyError with the lock's info; else answer the value visible at req.version, or notFound.
       throw new NotImplemented('4B', 'TxnApi.kvGet');
+      // End of your code (4B).
     });
   }
 
@@ -70,6 +71,7 @@ export class TxnApi {
     return this.answer(kvrpcpb.PrewriteResponse, async () => {
       // Your code here (4B): latch the mutated keys; for each mutation check for a write conflict (a write committed at or after startVersion) and for another txn's lock, collecting key errors; if there are none, lock each key and put (or delete) its value, and write the batch.
       throw new NotImplemented('4B', 'TxnApi.kvPrewrite');
+      // End of your code (4B).
     });
   }
 
@@ -81,11 +83,13 @@ export class TxnApi {
     return this.answer(kvrpcpb.CommitResponse, async () => {
       // Your code here (4B): check commitVersion > startVersion; latch the keys; commit each key (its own lock becomes a write record, see commitKey); on the first key error answer it and write nothing.
       throw new NotImplemented('4B', 'TxnApi.kvCommit');
+      // End of your code (4B).
     });
   }
 
   // Your code here (4B): helpers for prewrite and commit.
   // Helpers of your own may go here.
+  // End of your code (4B).
 
   // ---------------------------------------------------------------- 4C
 
@@ -94,6 +98,7 @@ export class TxnApi {
     return this.answer(kvrpcpb.ScanResponse, async () => {
       // Your code here (4C): collect up to limit pairs with a Scanner at req.version; a key locked at or before req.version gives a pair carrying the lock error instead of a value.
       throw new NotImplemented('4C', 'TxnApi.kvScan');
+      // End of your code (4C).
     });
   }
 
@@ -106,6 +111,7 @@ export class TxnApi {
     return this.answer(kvrpcpb.CheckTxnStatusResponse, async () => {
       // Your code here (4C): latch the primary key; if it holds this txn's lock: roll it back when its TTL has expired (TTLExpireRollback), else report its TTL (NoAction); with no such lock: report a commit's timestamp, or a rollback, or write a rollback record (LockNotExistRollback).
       throw new NotImplemented('4C', 'TxnApi.kvCheckTxnStatus');
+      // End of your code (4C).
     });
   }
 
@@ -114,6 +120,7 @@ export class TxnApi {
     return this.answer(kvrpcpb.BatchRollbackResponse, async () => {
       // Your code here (4C): latch the keys; roll back each key (see rollbackKey); a key already committed by this txn aborts the whole request, writing nothing.
       throw new NotImplemented('4C', 'TxnApi.kvBatchRollback');
+      // End of your code (4C).
     });
   }
 
@@ -122,11 +129,13 @@ export class TxnApi {
     return this.answer(kvrpcpb.ResolveLockResponse, async () => {
       // Your code here (4C): find the keys locked by startVersion (allLocksForTxn); latch them; commit or roll back each one as for KvCommit / KvBatchRollback.
       throw new NotImplemented('4C', 'TxnApi.kvResolveLock');
+      // End of your code (4C).
     });
   }
 
   // Your code here (4C): helpers for scan and rollback.
   // Helpers of your own may go here.
+  // End of your code (4C).
 
   // ---------------------------------------------------------------- plumbing (given)
 
@@ -163,3 +172,4 @@ export class TxnApi {
 
 // Your code here (4C): more helpers for scan.
 // Helpers of your own may go here.
+// End of your code (4C).

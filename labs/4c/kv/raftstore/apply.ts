@@ -82,6 +82,7 @@ export class Applier {
    * the answers to deliver and the effects to act on, all written by then.
    */
   async applyEntries(entries: eraftpb.Entry[]): Promise<ApplyResult> {
+    // Your code here (2B): apply each entry after the applied index in order (a conf change entry: applyConfChange; a normal entry with data: applyNormalEntry; an empty entry is a new leader's no-op), track the applied index, write everything out at the end (flush), and return what was done (this.done())
     for (const entry of entries) {
       if (entry.index <= this.applied) continue;
       if (entry.entryType === eraftpb.EntryType.EntryConfChange) await this.applyConfChange(entry);
@@ -92,10 +93,12 @@ export class Applier {
     }
     await this.flush();
     return this.done();
+    // End of your code (2B).
   }
 
   /** Writes the batch so far with the apply state (applied index = the last entry fully handled). */
   private async flush(): Promise<void> {
+    // Your code here (2B): put the apply state (with the applied index) into the batch (not after this peer's tombstone), write the batch to the kv engine once, and start a new batch
     const storage = this.peer.storage;
     if (!this.kvWB.isEmpty() || this.applied !== storage.applyState.appliedIndex) {
       if (!this.destroyed) {
@@ -106,6 +109,7 @@ export class Applier {
       this.kvWB = new WriteBatch();
       await this.ctx.engines.kv.write(batch);
     }
+    // End of your code (2B).
     // What was answered and reported so far is written now; what comes next waits for the next write.
     this.result.batches.push({ answers: [], effects: [] });
   }
@@ -116,6 +120,7 @@ export class Applier {
    * StaleCommand. Proposals at later indexes keep waiting.
    */
   private takeProposal(entry: eraftpb.Entry): Callback | undefined {
+    // Your code here (2B): take the proposals up to this entry's index (peer.takeProposalsUpTo, oldest first): the one with this index and term is this entry's; every other one is stale (answer StaleCommand)
     const peer = this.peer;
     let mine: Callback | undefined;
     for (const p of peer.takeProposalsUpTo(entry.index)) {
@@ -123,6 +128,7 @@ export class Applier {
       else this.answer(p.cb, { response: errorResponse(staleCommandError(), peer.term()) });
     }
     return mine;
+    // End of your code (2B).
   }
 
   /** The answer `result` for `cb`, delivered by the message handler once the write holding it is done. */
@@ -148,6 +154,7 @@ export class Applier {
   }
 
   private async applyNormalEntry(entry: eraftpb.Entry): Promise<void> {
+    // Your code here (2B): decode the RaftCmdRequest (an undecodable entry is skipped), find its proposal, execute it, and queue the answer for the proposer
     const cb = this.takeProposal(entry);
     let req: raft_cmdpb.RaftCmdRequest;
     try {
@@ -160,6 +167,7 @@ export class Applier {
     const result = await this.execute(entry, req, cb !== undefined);
     if (cb !== undefined) this.answer(cb, result);
     else void result.reader?.close();
+    // End of your code (2B).
   }
 
   /**
@@ -169,6 +177,7 @@ export class Applier {
   private async execute(entry: eraftpb.Entry, req: raft_cmdpb.RaftCmdRequest, wantResult: boolean): Promise<CommandResult> {
     const peer = this.peer;
     const region = peer.region();
+    // Your code here (2B): check the epoch (EpochNotMatch) and the keys (KeyNotInRegion, checkRequests) again; then Get (reads what was applied before it), Put and Delete (into the batch), Snap (a RegionReader over a kv engine snapshot taken after the writes before it, and a copy of the region)
     if (epochMismatch(req, region)) {
       const e = cloneEpoch(region.regionEpoch);
       return { response: errorResponse(epochNotMatchError(`region ${region.id} is at epoch v${e.version}/c${e.confVer} now`, [region]), peer.term()) };
@@ -221,6 +230,7 @@ export class Applier {
       }
     }
     return { response, reader };
+    // End of your code (2B).
   }
 
   private async executeAdmin(entry: eraftpb.Entry, admin: raft_cmdpb.AdminRequest): Promise<CommandResult> {
@@ -232,9 +242,11 @@ export class Applier {
         if (compact === undefined) break;
         // Where the whole region compacted: every member applies this entry (the log GC tick counts from it).
         peer.noteCompactLogApplied(compact.compactIndex);
+        // Your code here (2C): if the compact index is beyond the truncated index, move the truncated state (peer storage's compactTo: it is persisted with the apply state in this batch), and report it (this.report({ kind: 'compacted', index })) so the old log keys are deleted
         if (peer.storage.compactTo(compact.compactIndex, compact.compactTerm)) {
           this.report({ kind: 'compacted', index: compact.compactIndex });
         }
+        // End of your code (2C).
         response.adminResponse = raft_cmdpb.AdminResponse({ cmdType: AdminCmdType.CompactLog, compactLog: raft_cmdpb.CompactLogResponse() });
         return { response };
       }
@@ -256,6 +268,7 @@ export class Applier {
    */
   private async applySplit(entry: eraftpb.Entry, split: raft_cmdpb.SplitRequest): Promise<CommandResult> {
     const { peer, ctx } = this;
+    // Your code here (3B): check the split against the region as it is now (key in region: KeyNotInRegion; checkSplitRequest: refuse a stale request); compute both regions (splitRegion); persist both region states with this entry applied; update the peer, the store's region map and ranges; report the new region (this.report({ kind: 'split', region })) so its peer is created; reset the size hints (peer.resetSizeHints); answer with both regions and report that the region changed (kind 'regionChanged')
     const region = peer.region();
     if (!keyInRegion(split.splitKey, region)) return { response: errorResponse(keyNotInRegionError(split.splitKey, region), peer.term()) };
     const problem = checkSplitRequest(region, split);
@@ -289,6 +302,7 @@ export class Applier {
     });
     this.report({ kind: 'regionChanged' });
     return { response };
+    // End of your code (3B).
   }
 
   /**
@@ -301,6 +315,7 @@ export class Applier {
   private async applyConfChange(entry: eraftpb.Entry): Promise<void> {
     const { peer, ctx } = this;
     const cb = this.takeProposal(entry);
+    // Your code here (3B): decode the ConfChange and the admin command in its context; refuse (answer, change nothing) on a stale epoch or a change that does not fit the region; otherwise build the new region (conf_ver + 1), persist it with the batch, update the peer cache and the store's region map, tell raft (applyConfChange); if this peer was removed write its tombstone (after flushing what came before), mark the applier destroyed and report it (kind 'destroyed'); else report that the region changed (kind 'regionChanged')
     let cc: eraftpb.ConfChange;
     let req: raft_cmdpb.RaftCmdRequest;
     try {
@@ -362,6 +377,7 @@ export class Applier {
     if (peer.isInitialized()) ctx.storeMeta.insertRange(next);
     if (cb !== undefined) this.answer(cb, { response });
     this.report({ kind: 'regionChanged' });
+    // End of your code (3B).
   }
 
   /** Why a committed conf change must not be applied to `region` (undefined: apply it). */

@@ -274,6 +274,7 @@ export class PeerStorage implements RaftStorage {
    * in-memory log and the raft state's last index/term. Entries at or before the compaction point are skipped.
    */
   append(entries: Entry[], raftWB: WriteBatch): void {
+    // Your code here (2B): skip entries already compacted, write the rest to raftWB, delete old entries after the new last index (a stale tail must not survive), then update the in-memory log and raftState.lastIndex/lastTerm
     if (entries.length === 0) return;
     const regionId = this.regionValue.id;
     const first = this.firstIndex();
@@ -289,6 +290,7 @@ export class PeerStorage implements RaftStorage {
     this.log = this.log.slice(0, start - first).concat(kept);
     this.raftState.lastIndex = lastNew.index;
     this.raftState.lastTerm = lastNew.term;
+    // End of your code (2B).
   }
 
   /**
@@ -299,17 +301,21 @@ export class PeerStorage implements RaftStorage {
   async saveReadyState(ready: Ready): Promise<ApplySnapResult | undefined> {
     const raftWB = new WriteBatch();
     let result: ApplySnapResult | undefined;
+    // Your code here (2C): if the ready carries a (non-empty) snapshot, apply it with a fresh kv batch (applySnapshot) and write that batch to the kv engine before anything goes to the raft engine
     if (!isEmptySnap(ready.snapshot)) {
       const kvWB = new WriteBatch();
       result = await this.applySnapshot(ready.snapshot!, kvWB, raftWB);
       await this.engines.kv.write(kvWB);
     }
+    // End of your code (2C).
+    // Your code here (2B): append ready.entries, take ready.hardState (when present) into raftState, put the raft state in the same batch and write the batch once to the raft engine
     this.append(ready.entries, raftWB);
     if (ready.hardState !== undefined) this.raftState.hardState = eraftpb.HardState({ ...ready.hardState });
     if (result !== undefined || ready.entries.length > 0 || ready.hardState !== undefined) {
       writeRaftState(raftWB, this.regionValue.id, this.raftState);
     }
     if (!raftWB.isEmpty()) await this.engines.raft.write(raftWB);
+    // End of your code (2B).
     return result;
   }
 
@@ -320,6 +326,7 @@ export class PeerStorage implements RaftStorage {
    * snapshot's region. The caller writes kvWB, then raftWB (with the raft state).
    */
   async applySnapshot(snap: Snapshot, kvWB: WriteBatch, raftWB: WriteBatch): Promise<ApplySnapResult> {
+    // Your code here (2C): parse the snapshot data; delete the old log (if initialized) and the old region's data; put the snapshot's pairs; move lastIndex/lastTerm, appliedIndex and the truncated state to the snapshot's index/term; adopt and persist the new region (state Normal) and the apply state
     const meta = snap.metadata;
     if (meta === undefined) throw new PeerStorageError('applySnapshot: the snapshot has no metadata');
     const data = parseSnapshotData(snap.data);
@@ -346,6 +353,7 @@ export class PeerStorage implements RaftStorage {
     writeApplyState(kvWB, region.id, this.applyState);
     writeRegionState(kvWB, region, raft_serverpb.PeerState.Normal);
     return { prevRegion, region };
+    // End of your code (2C).
   }
 
   /**
@@ -354,6 +362,7 @@ export class PeerStorage implements RaftStorage {
    * Returns false when `index` is not beyond the current compaction point.
    */
   compactTo(index: number, term: number): boolean {
+    // Your code here (2C): ignore an index at or before the compaction point (return false); refuse one beyond the last index; drop the in-memory entries up to index and set applyState.truncatedState to (index, term)
     const truncated = this.truncatedIndex();
     if (index <= truncated) return false;
     if (index > this.lastIndex()) {
@@ -362,6 +371,7 @@ export class PeerStorage implements RaftStorage {
     this.log = this.log.slice(index - truncated);
     this.applyState.truncatedState = raft_serverpb.RaftTruncatedState({ index, term });
     return true;
+    // End of your code (2C).
   }
 
   /**

@@ -56,6 +56,7 @@ export class Server {
     return answer(resp, async () => {
       const cf = requireColumnFamily(req.cf);
       const key = requireKey(req.key);
+      // Your code here (1): open a reader on the storage, read `key` from family `cf`, and close the reader. Put the value in resp.value, or set resp.notFound when the key is absent.
       const reader = await this.storage.reader(req.context);
       try {
         const value = await reader.getCF(cf, key);
@@ -67,6 +68,7 @@ export class Server {
       } finally {
         await reader.close();
       }
+      // End of your code (1).
     });
   }
 
@@ -75,8 +77,10 @@ export class Server {
     return answer(resp, async () => {
       const cf = requireColumnFamily(req.cf);
       const key = requireKey(req.key);
+      // Your code here (1): write one put Modify of `key` -> req.value in family `cf` through the storage.
       const put: Modify = { type: 'put', cf, key, value: req.value };
       await this.storage.write(req.context, [put]);
+      // End of your code (1).
     });
   }
 
@@ -85,8 +89,10 @@ export class Server {
     return answer(resp, async () => {
       const cf = requireColumnFamily(req.cf);
       const key = requireKey(req.key);
+      // Your code here (1): write one delete Modify of `key` in family `cf` through the storage (deleting an absent key is fine).
       const del: Modify = { type: 'delete', cf, key };
       await this.storage.write(req.context, [del]);
+      // End of your code (1).
     });
   }
 
@@ -96,6 +102,7 @@ export class Server {
       const cf = requireColumnFamily(req.cf);
       const startKey = checkKeyLength(req.startKey, 'start key');
       const limit = requireLimit(req.limit);
+      // Your code here (1): iterate family `cf` of one reader from startKey; push up to `limit` pairs into resp.kvs (kvrpcpb.KvPair({ key, value })). Close the iterator and the reader.
       const reader = await this.storage.reader(req.context);
       const iter = reader.iterCF(cf);
       try {
@@ -107,6 +114,7 @@ export class Server {
         await iter.close();
         await reader.close();
       }
+      // End of your code (1).
     });
   }
 

@@ -56,6 +56,7 @@ export class TxnApi {
   /** Read `key` as of `version`. A lock at or before `version` blocks the read (its txn may commit before it). */
   async kvGet(req: kvrpcpb.GetRequest): Promise<kvrpcpb.GetResponse> {
     return this.answer(kvrpcpb.GetResponse, async () => {
+      // Your code here (4B): open a reader; if key is locked by a txn that started at or before req.version, answer a KeyError with the lock's info; else answer the value visible at req.version, or notFound.
       const resp = kvrpcpb.GetResponse();
       await this.withReader(req.context, async (reader) => {
         const txn = new MvccTxn(reader, req.version);
@@ -69,6 +70,7 @@ export class TxnApi {
         else resp.value = value;
       });
       return resp;
+      // End of your code (4B).
     });
   }
 
@@ -79,6 +81,7 @@ export class TxnApi {
    */
   async kvPrewrite(req: kvrpcpb.PrewriteRequest): Promise<kvrpcpb.PrewriteResponse> {
     return this.answer(kvrpcpb.PrewriteResponse, async () => {
+      // Your code here (4B): latch the mutated keys; for each mutation check for a write conflict (a write committed at or after startVersion) and for another txn's lock, collecting key errors; if there are none, lock each key and put (or delete) its value, and write the batch.
       const resp = kvrpcpb.PrewriteResponse();
       const keys = req.mutations.map((m) => m.key);
       await this.latches.withLatches(keys, () =>
@@ -93,6 +96,7 @@ export class TxnApi {
         }),
       );
       return resp;
+      // End of your code (4B).
     });
   }
 
@@ -102,6 +106,7 @@ export class TxnApi {
    */
   async kvCommit(req: kvrpcpb.CommitRequest): Promise<kvrpcpb.CommitResponse> {
     return this.answer(kvrpcpb.CommitResponse, async () => {
+      // Your code here (4B): check commitVersion > startVersion; latch the keys; commit each key (its own lock becomes a write record, see commitKey); on the first key error answer it and write nothing.
       const resp = kvrpcpb.CommitResponse();
       if (req.commitVersion <= req.startVersion) {
         resp.error = abortError(
@@ -123,9 +128,11 @@ export class TxnApi {
         }),
       );
       return resp;
+      // End of your code (4B).
     });
   }
 
+  // Your code here (4B): helpers for prewrite and commit.
   /** Check one mutation of a prewrite and buffer its lock and value; a KeyError if the key cannot be locked. */
   private async prewriteMutation(
     txn: MvccTxn,
@@ -182,6 +189,7 @@ export class TxnApi {
     }
     return undefined; // no lock and no record: nothing to commit (TinyKV treats this as success)
   }
+  // End of your code (4B).
 
   // ---------------------------------------------------------------- 4C
 
@@ -190,6 +198,7 @@ export class TxnApi {
     return this.answer(kvrpcpb.ScanResponse, async () => {
       // Your code here (4C): collect up to limit pairs with a Scanner at req.version; a key locked at or before req.version gives a pair carrying the lock error instead of a value.
       throw new NotImplemented('4C', 'TxnApi.kvScan');
+      // End of your code (4C).
     });
   }
 
@@ -202,6 +211,7 @@ export class TxnApi {
     return this.answer(kvrpcpb.CheckTxnStatusResponse, async () => {
       // Your code here (4C): latch the primary key; if it holds this txn's lock: roll it back when its TTL has expired (TTLExpireRollback), else report its TTL (NoAction); with no such lock: report a commit's timestamp, or a rollback, or write a rollback record (LockNotExistRollback).
       throw new NotImplemented('4C', 'TxnApi.kvCheckTxnStatus');
+      // End of your code (4C).
     });
   }
 
@@ -210,6 +220,7 @@ export class TxnApi {
     return this.answer(kvrpcpb.BatchRollbackResponse, async () => {
       // Your code here (4C): latch the keys; roll back each key (see rollbackKey); a key already committed by this txn aborts the whole request, writing nothing.
       throw new NotImplemented('4C', 'TxnApi.kvBatchRollback');
+      // End of your code (4C).
     });
   }
 
@@ -218,11 +229,13 @@ export class TxnApi {
     return this.answer(kvrpcpb.ResolveLockResponse, async () => {
       // Your code here (4C): find the keys locked by startVersion (allLocksForTxn); latch them; commit or roll back each one as for KvCommit / KvBatchRollback.
       throw new NotImplemented('4C', 'TxnApi.kvResolveLock');
+      // End of your code (4C).
     });
   }
 
   // Your code here (4C): helpers for scan and rollback.
   // Helpers of your own may go here.
+  // End of your code (4C).
 
   // ---------------------------------------------------------------- plumbing (given)
 
@@ -259,3 +272,4 @@ export class TxnApi {
 
 // Your code here (4C): more helpers for scan.
 // Helpers of your own may go here.
+// End of your code (4C).

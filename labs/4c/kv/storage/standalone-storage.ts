@@ -40,6 +40,7 @@ export class StandaloneStorage implements Storage {
   }
 
   async write(_ctx: StorageContext | undefined, batch: Modify[]): Promise<void> {
+    // Your code here (1): put every Modify (a put or a delete on a column family) into one engine WriteBatch, then write that batch: all of the changes land together or none do.
     const wb = new WriteBatch();
     for (const modify of batch) {
       if (modify.type === 'put') {
@@ -49,10 +50,13 @@ export class StandaloneStorage implements Storage {
       }
     }
     await this.openEngine('StandaloneStorage.write').write(wb);
+    // End of your code (1).
   }
 
   async reader(_ctx: StorageContext | undefined): Promise<StorageReader> {
+    // Your code here (1): take one engine snapshot and return a StandaloneReader over it, so that every read of this reader sees the same moment.
     return new StandaloneReader(this.openEngine('StandaloneStorage.reader').snapshot());
+    // End of your code (1).
   }
 
   /** The engine, once start() has run; a clear error otherwise. */
@@ -71,14 +75,20 @@ export class StandaloneReader implements StorageReader {
   }
 
   async getCF(cf: ColumnFamily, key: Uint8Array): Promise<Uint8Array | undefined> {
+    // Your code here (1): read `key` of family `cf` from the snapshot (undefined when there is no such key).
     return this.snapshot.getCF(cf, key);
+    // End of your code (1).
   }
 
   iterCF(cf: ColumnFamily): DBIterator {
+    // Your code here (1): return an iterator over family `cf` of the snapshot (it must not see keys of other families).
     return this.snapshot.iterCF(cf);
+    // End of your code (1).
   }
 
   async close(): Promise<void> {
+    // Your code here (1): release the snapshot (and with it any iterator still open on it).
     await this.snapshot.close();
+    // End of your code (1).
   }
 }

@@ -41,24 +41,28 @@ export class MvccTxn {
   putWrite(key: Uint8Array, ts: bigint, write: Write): void {
     // Your code here (4A): buffer a put of the write record into the write family, under key encoded with ts.
     throw new NotImplemented('4A', 'MvccTxn.putWrite');
+    // End of your code (4A).
   }
 
   /** The lock on `key`, or undefined when it is not locked. */
   async getLock(key: Uint8Array): Promise<Lock | undefined> {
     // Your code here (4A): read the lock family at the plain user key and parse what is there.
     throw new NotImplemented('4A', 'MvccTxn.getLock');
+    // End of your code (4A).
   }
 
   /** Lock `key` with `lock`. */
   putLock(key: Uint8Array, lock: Lock): void {
     // Your code here (4A): buffer a put into the lock family (plain user key, serialized lock).
     throw new NotImplemented('4A', 'MvccTxn.putLock');
+    // End of your code (4A).
   }
 
   /** Remove the lock on `key`. */
   deleteLock(key: Uint8Array): void {
     // Your code here (4A): buffer a delete from the lock family.
     throw new NotImplemented('4A', 'MvccTxn.deleteLock');
+    // End of your code (4A).
   }
 
   /**
@@ -68,18 +72,21 @@ export class MvccTxn {
   async getValue(key: Uint8Array): Promise<Uint8Array | undefined> {
     // Your code here (4A): seek the write family to (key, startTs); walk this key's records newest first, skipping rollbacks; a put names the value's startTs in default, a delete means no value.
     throw new NotImplemented('4A', 'MvccTxn.getValue');
+    // End of your code (4A).
   }
 
   /** Write `value` for `key` as this transaction's data. */
   putValue(key: Uint8Array, value: Uint8Array): void {
     // Your code here (4A): buffer a put into the default family under key encoded with startTs.
     throw new NotImplemented('4A', 'MvccTxn.putValue');
+    // End of your code (4A).
   }
 
   /** Remove this transaction's data for `key`. */
   deleteValue(key: Uint8Array): void {
     // Your code here (4A): buffer a delete from the default family of key encoded with startTs.
     throw new NotImplemented('4A', 'MvccTxn.deleteValue');
+    // End of your code (4A).
   }
 
   /**
@@ -89,12 +96,14 @@ export class MvccTxn {
   async currentWrite(key: Uint8Array): Promise<FoundWrite | undefined> {
     // Your code here (4A): walk this key's write records newest first; commit timestamps are never below the start timestamp, so stop once they drop below startTs.
     throw new NotImplemented('4A', 'MvccTxn.currentWrite');
+    // End of your code (4A).
   }
 
   /** The newest write record of `key` (of any transaction, any kind), or undefined when there is none. */
   async mostRecentWrite(key: Uint8Array): Promise<FoundWrite | undefined> {
     // Your code here (4A): seek the write family to (key, TS_MAX); the first record, if it is this key's, is the newest.
     throw new NotImplemented('4A', 'MvccTxn.mostRecentWrite');
+    // End of your code (4A).
   }
 }
 

@@ -39,23 +39,31 @@ export class MvccTxn {
 
   /** Record `write` for `key` at commit timestamp `ts`. */
   putWrite(key: Uint8Array, ts: bigint, write: Write): void {
+    // Your code here (4A): buffer a put of the write record into the write family, under key encoded with ts.
     this.modifies.push({ type: 'put', cf: 'write', key: encodeKey(key, ts), value: write.toBytes() });
+    // End of your code (4A).
   }
 
   /** The lock on `key`, or undefined when it is not locked. */
   async getLock(key: Uint8Array): Promise<Lock | undefined> {
+    // Your code here (4A): read the lock family at the plain user key and parse what is there.
     const value = await this.reader.getCF('lock', key);
     return value === undefined ? undefined : parseLock(value);
+    // End of your code (4A).
   }
 
   /** Lock `key` with `lock`. */
   putLock(key: Uint8Array, lock: Lock): void {
+    // Your code here (4A): buffer a put into the lock family (plain user key, serialized lock).
     this.modifies.push({ type: 'put', cf: 'lock', key, value: lock.toBytes() });
+    // End of your code (4A).
   }
 
   /** Remove the lock on `key`. */
   deleteLock(key: Uint8Array): void {
+    // Your code here (4A): buffer a delete from the lock family.
     this.modifies.push({ type: 'delete', cf: 'lock', key });
+    // End of your code (4A).
   }
 
   /**
@@ -63,6 +71,7 @@ export class MvccTxn {
    * before startTs. Undefined when there is none, or when the newest such change is a delete.
    */
   async getValue(key: Uint8Array): Promise<Uint8Array | undefined> {
+    // Your code here (4A): seek the write family to (key, startTs); walk this key's records newest first, skipping rollbacks; a put names the value's startTs in default, a delete means no value.
     const iter = this.reader.iterCF('write');
     try {
       await iter.seek(encodeKey(key, this.startTs));
@@ -78,16 +87,21 @@ export class MvccTxn {
     } finally {
       await iter.close();
     }
+    // End of your code (4A).
   }
 
   /** Write `value` for `key` as this transaction's data. */
   putValue(key: Uint8Array, value: Uint8Array): void {
+    // Your code here (4A): buffer a put into the default family under key encoded with startTs.
     this.modifies.push({ type: 'put', cf: 'default', key: encodeKey(key, this.startTs), value });
+    // End of your code (4A).
   }
 
   /** Remove this transaction's data for `key`. */
   deleteValue(key: Uint8Array): void {
+    // Your code here (4A): buffer a delete from the default family of key encoded with startTs.
     this.modifies.push({ type: 'delete', cf: 'default', key: encodeKey(key, this.startTs) });
+    // End of your code (4A).
   }
 
   /**
@@ -95,6 +109,7 @@ export class MvccTxn {
    * with the commit timestamp it is stored under. Undefined when there is none.
    */
   async currentWrite(key: Uint8Array): Promise<FoundWrite | undefined> {
+    // Your code here (4A): walk this key's write records newest first; commit timestamps are never below the start timestamp, so stop once they drop below startTs.
     const iter = this.reader.iterCF('write');
     try {
       await iter.seek(encodeKey(key, TS_MAX));
@@ -110,10 +125,12 @@ export class MvccTxn {
     } finally {
       await iter.close();
     }
+    // End of your code (4A).
   }
 
   /** The newest write record of `key` (of any transaction, any kind), or undefined when there is none. */
   async mostRecentWrite(key: Uint8Array): Promise<FoundWrite | undefined> {
+    // Your code here (4A): seek the write family to (key, TS_MAX); the first record, if it is this key's, is the newest.
     const iter = this.reader.iterCF('write');
     try {
       await iter.seek(encodeKey(key, TS_MAX));
@@ -124,6 +141,7 @@ export class MvccTxn {
     } finally {
       await iter.close();
     }
+    // End of your code (4A).
   }
 }
 
