@@ -20,6 +20,7 @@ import { parseMarkers, renderParsed } from '../labs/markers.ts';
 import { LABS, STAGES, getLab, labFirstStageIndex, ownStages, stageIndex, type Lab, type Stage } from '../labs/stages.ts';
 import { HANDOUT_IMPL_DIR } from '../tools/default-impl.ts';
 import { extractStudentGuide } from './guide.ts';
+import { HANDOUT_INFO } from './upgrade.ts';
 
 const KIT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -47,6 +48,7 @@ export function handoutHarnessFiles(root: string, lab: Lab): string[] {
     'harness/grader/worker.ts',
     'harness/trace-viewer/viewer.ts',
     'harness/tools/impl-register.ts',
+    'harness/handout/upgrade.ts',
   ];
   for (const stage of handoutStages(lab)) {
     const dir = path.join(root, 'harness/suites', stage.suiteDir);
@@ -193,7 +195,7 @@ export STAGE
 
 PROJECTS := ${targets.map((t) => t.target).join(' ')}
 
-.PHONY: help grade ui trace server ctl typecheck $(PROJECTS)
+.PHONY: help grade ui trace server ctl typecheck upgrade $(PROJECTS)
 
 help:
 \t@echo "TinyKV-TS, lab ${lab.id}: your code is in ${HANDOUT_IMPL_DIR}/ (fill the stubs marked 'Your code here')."
@@ -205,6 +207,8 @@ ${help}
 \t@echo "  make server ARGS='--addr 127.0.0.1:20160 --path /tmp/tinykv-data'   your tinykv-server"
 \t@echo "  make ctl ARGS='--addr 127.0.0.1:20160 get hello'                    tinykv-ctl"
 \t@echo "  make typecheck      tsc --noEmit over your code and the harness"
+\t@echo "  make upgrade LAB=<next lab> KIT=<kit dir>  (or FROM=<handout of the next lab>)   the next lab's stubs and"
+\t@echo "                      suites, keeping every block you wrote; without LAB: this lab again, after a kit fix"
 
 $(PROJECTS):
 \t@$(TSX) harness/labs/run-stage.ts $(patsubst project%,%,$@)
@@ -226,6 +230,9 @@ ctl:
 
 typecheck:
 \tnode_modules/.bin/tsc --noEmit -p .
+
+upgrade:
+\t@$(TSX) harness/handout/upgrade.ts $(if $(LAB),--lab $(LAB)) $(if $(KIT),--kit $(KIT)) $(if $(FROM),--from $(FROM))
 `;
 }
 
@@ -252,8 +259,16 @@ The suites of the earlier stages are here too (${targets.map((t) => `\`make ${t.
 earlier code must keep passing them. GUIDE.md holds the chapters of these stages: how the pieces fit, the
 traps students fall into, and how to read a failure and replay it.
 
-Commit your work often (\`git init\` if this is not a repository yet). When the next lab is released, your
-instructor's kit brings its stubs and suites into this repository while keeping every block you wrote.
+Commit your work often (\`git init\` if this is not a repository yet). When the next lab is released:
+
+\`\`\`sh
+make upgrade FROM=<the handout of the next lab>     # or: make upgrade LAB=<next lab> KIT=<the kit's directory>
+\`\`\`
+
+brings its stubs, suites and given code into this repository and keeps every block you wrote, byte for byte
+(the comments \`// Your code here (<stage>)\` and \`// End of your code (<stage>).\` delimit them: keep them). A
+block the new lab reshaped is listed by file and line, your file kept beside the new one as \`<file>.mine\`.
+\`make upgrade KIT=<kit>\` without LAB refreshes this lab after a fix to the kit, the same way.
 `;
 }
 
@@ -288,7 +303,8 @@ export function buildHandout(labId: string, outDir: string, root = KIT_ROOT): Ha
   write(path.join(outDir, 'Makefile'), handoutMakefile(lab));
   write(path.join(outDir, 'README.md'), handoutReadme(lab));
   write(path.join(outDir, 'GUIDE.md'), extractStudentGuide(fs.readFileSync(path.join(root, 'GUIDE.md'), 'utf8'), lab));
-  write(path.join(outDir, '.gitignore'), 'node_modules\n.tmp/\n');
+  write(path.join(outDir, '.gitignore'), 'node_modules\n.tmp/\n*.mine\n');
+  write(path.join(outDir, HANDOUT_INFO), `${JSON.stringify({ lab: lab.id }, null, 2)}\n`);
 
   const leaks = findSolutionLeaks(root, lab, outDir);
   if (leaks.length > 0) {
