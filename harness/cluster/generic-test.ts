@@ -8,7 +8,8 @@
  * no one else writes, or a delete of one of SHARED_KEYS). TinyKV's clients only put and scan (half and
  * half), each on its own keys: the shared keys are ours, so that a read that misses another client's
  * acknowledged write, or a write lost between clients, can show. Every request is recorded (history, and
- * the trace as 'op' records), and at the end the whole history must be linearizable (recorded-kv.ts).
+ * the trace as 'op' records), and after every round the whole history so far must be linearizable
+ * (recorded-kv.ts).
  * Meanwhile, as options say:
  *   - unreliable: the network drops raft requests and replies, each with probability UNRELIABLE_DROP_RATE
  *     (one fixed rate for the whole chaos phase; TinyKV stacks a new 10% filter every cycle when there
@@ -27,10 +28,10 @@
  * entries of any region's log (applied index - truncated index); with confchange or split, check every
  * store's invariants (region map, range index, what destroyed peers left on disk: see invariants.ts). With
  * split, once the network is healed and before the checks delete the keys, the first region must be split as
- * soon as it holds more than regionMaxSize bytes (waitForFirstSplit). After the last round the history of
- * every request (the appends, scans, shared-key operations and the checks' own scans and deletes) is checked
- * for linearizability; a violation prints the smallest window of operations no order explains and writes it
- * as an HTML diagram next to the trace.
+ * soon as it holds more than regionMaxSize bytes (waitForFirstSplit). Last, the history of every request so
+ * far (the appends, scans, shared-key operations and the checks' own scans and deletes) is checked for
+ * linearizability; a violation prints the smallest window of operations no order explains and writes it as
+ * an HTML diagram next to the trace; the verdict is printed after the last round.
  *
  * Randomness (clients' choices, partitions, chaos timing) comes from the seed; the test prints its seed and
  * trace hash. With SWARM=1 the fault parameters (drop rate, latencies, partition length, down time, log
