@@ -237,8 +237,9 @@ upgrade:
 }
 
 function handoutReadme(lab: Lab): string {
-  const targets = projectTargets(lab);
   const own = ownStages(lab);
+  const earlier = projectTargets(lab).filter((t) => !own.some((s) => t.target === `project${s.suiteDir}`) && t.target !== `project${lab.id}`);
+  const cmd = (text: string) => text.padEnd(31);
   return `# TinyKV-TS, lab ${lab.id}
 
 ${own.map((s) => `- Stage ${s.id}: ${s.title}`).join('\n')}
@@ -248,15 +249,15 @@ followed by \`throw new NotImplemented(...)\`) is a block for you to write; the 
 Everything else is given code: read it.
 
 \`\`\`sh
-npm ci                         # once
-make project${lab.id}${' '.repeat(Math.max(1, 17 - lab.id.length))}# this lab's suite against your code
+${cmd('npm ci')}# once
+${cmd(`make project${lab.id}`)}# this lab's suite against your code
 make project${lab.id} RUN='<test name regex>' SEED=<n>   # one test, one seed (a failure prints its replay command)
-make grade                     # what your instructor runs: every test many times on fresh seeds, with reports
-make ui STAGE=${own[0]!.suiteDir}${' '.repeat(Math.max(1, 16 - own[0]!.suiteDir.length))}# the Vitest UI
+${cmd('make grade')}# what your instructor runs: every test many times on fresh seeds, with reports
+${cmd(`make ui STAGE=${own[0]!.suiteDir}`)}# the Vitest UI
 \`\`\`
 
-The suites of the earlier stages are here too (${targets.map((t) => `\`make ${t.target}\``).join(', ')}): your
-earlier code must keep passing them. GUIDE.md holds the chapters of these stages: how the pieces fit, the
+${earlier.length === 0 ? 'This is the first lab.' : `The suites of the earlier stages are here too (${earlier.map((t) => `\`make ${t.target}\``).join(', ')}): your
+earlier code must keep passing them.`} GUIDE.md holds the chapters of these stages: how the pieces fit, the
 traps students fall into, and how to read a failure and replay it.
 
 Commit your work often (\`git init\` if this is not a repository yet). When the next lab is released:
