@@ -42,7 +42,7 @@ help:
 	@echo "  make project2c       stage 2C (snapshots, log GC) against IMPL (default labs/2c)"
 	@echo "  make project3a       stage 3A (leader transfer, conf change in raft) against IMPL (default labs/3a)"
 	@echo "  make project3b       stage 3B (multi-raft raftstore) against IMPL (default labs/3b)"
-	@echo "  make project3c       stage 3C (scheduler): NO SUITE YET (reference, suite and lab are still to be built)"
+	@echo "  make project3c       stage 3C (scheduler: region heartbeats, balance-region) against IMPL (default labs/3c)"
 	@echo "  make project4a       stage 4A (MVCC) against IMPL (default labs/4a)"
 	@echo "  make project4b       stage 4B (KvGet, KvPrewrite, KvCommit) against IMPL (default labs/4b)"
 	@echo "  make project4c       stage 4C (KvScan, KvCheckTxnStatus, ...) against IMPL (default labs/4c)"

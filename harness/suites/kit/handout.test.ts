@@ -71,7 +71,10 @@ describe('a handout of lab 2a', () => {
   it('is refused into a directory that is not empty, and for a lab without a suite', () => {
     expect(() => buildHandout('2a', handout, ROOT)).toThrow(HandoutError);
     expect(() => buildHandout('2a', handout, ROOT)).toThrow(/not empty.*nothing was written/);
-    expect(() => buildHandout('3c', path.join(scratch, 'x'), ROOT)).toThrow(/stage 3C has no suite yet/);
+    // A kit whose 3C stage has no suite (an empty root: the check comes before anything is read or written).
+    const bare = fs.mkdtempSync(path.join(scratch, 'bare-kit-'));
+    expect(() => buildHandout('3c', path.join(scratch, 'x'), bare)).toThrow(/stage 3C has no suite yet/);
+    expect(fs.existsSync(path.join(scratch, 'x'))).toBe(false);
     expect(() => buildHandout('9z', path.join(scratch, 'y'), ROOT)).toThrow(/unknown lab '9z'/);
   });
 
