@@ -59,6 +59,18 @@ describe('heartbeats, beyond TinyKV', () => {
   });
 });
 
+test('TestRegionQueries3C', () => {
+  const cluster = clusterWithStores(1);
+  for (const r of [region(1, '', 'g', 1, 1), region(2, 'g', 'p', 1, 1), region(3, 'q', '', 1, 1)]) cluster.processRegionHeartbeat(r);
+  expect(cluster.getPrevRegion(enc('h'))?.id).toBe(1);
+  expect(cluster.getPrevRegion(enc('a'))).toBeUndefined(); // the first region
+  expect(cluster.getPrevRegion(enc('z'))).toBeUndefined(); // a gap [p, q) before it
+  expect(cluster.getPrevRegion(enc('pp'))).toBeUndefined(); // no region holds the key
+  expect(cluster.scanRegions(enc('h'), enc(''), 0).map((r) => r.id)).toEqual([2, 3]);
+  expect(cluster.scanRegions(enc(''), enc('q'), 0).map((r) => r.id)).toEqual([1, 2]);
+  expect(cluster.scanRegions(enc(''), enc(''), 2).map((r) => r.id)).toEqual([1, 2]);
+});
+
 describe('balance-region, beyond TinyKV', () => {
   test('TestOfflineStoreTakesNothing3C', () => {
     const tc = new MockCluster();

@@ -138,11 +138,7 @@ export class SchedulerCluster implements ScheduleCluster {
   /** The region just before the one holding `key`. */
   getPrevRegion(key: Uint8Array): RegionInfo | undefined {
     const here = this.core.regions.search(key);
-    if (here === undefined || here.startKey.length === 0) return undefined;
-    const all = this.core.regions.all();
-    const at = all.indexOf(here);
-    const prev = all[at - 1];
-    return prev !== undefined && prev.endKey.length > 0 && Buffer.from(prev.endKey).equals(Buffer.from(here.startKey)) ? prev : undefined;
+    return here === undefined ? undefined : this.core.regions.before(here);
   }
 
   /** Up to `limit` regions (0: all) from the one holding `start` onwards, starting before `end` (empty: no bound). */

@@ -96,6 +96,12 @@ export class RegionsIndex {
     return out;
   }
 
+  /** The region that ends where `region` starts (undefined at the start of the key space or at a gap). */
+  before(region: RegionInfo): RegionInfo | undefined {
+    const prev = this.byKey[this.firstStartingAtOrAfter(region.startKey) - 1];
+    return prev !== undefined && prev.endKey.length > 0 && compareBytes(prev.endKey, region.startKey) === 0 ? prev : undefined;
+  }
+
   /** The regions store `storeId` takes part in (empty maps for a store with none). */
   ofStore(storeId: number): StoreRegions {
     return this.byStore.get(storeId) ?? { leaders: new Map(), followers: new Map(), pending: new Map() };
