@@ -36,7 +36,10 @@ import { ClusterUsageError } from './errors.ts';
 import { ClusterInvariants, invariantsByDefault } from './invariant-checks.ts';
 import * as kv from './kv-requests.ts';
 import * as membership from './membership.ts';
+import type { ClusterScheduler } from './cluster-scheduler.ts';
 import { MockScheduler } from './mock-scheduler.ts';
+import { ReferenceScheduler } from './reference-scheduler.ts';
+import type { SchedulerOptions } from '@impl/scheduler/cluster.ts';
 import { createRaftNetwork, type MessageCounts, type RaftMessage } from './raft-network.ts';
 import * as regions from './regions.ts';
 import * as inspection from './store-inspection.ts';
@@ -67,6 +70,16 @@ export interface ClusterOptions {
    * at the first violation (default: on, unless the environment sets SIM_CHECKS=off, to measure their cost).
    */
   invariants?: boolean;
+  /**
+   * Which scheduler the stores talk to: TinyKV's mock (default; the test sets operators) or the
+   * implementation's own (stage 3C), whose replica checker and balance-region run every
+   * coordinatorIntervalMs of virtual time.
+   */
+  scheduler?: 'mock' | { kind: 'reference'; options?: Partial<SchedulerOptions>; coordinatorIntervalMs?: number };
+  /** Stores holding a peer of the first region (default: every store). */
+  firstRegionOn?: number[];
+  /** Stores left out of start(): each joins when the test calls joinStore (default: none). */
+  joinLater?: number[];
 }
 
 /**
@@ -80,7 +93,7 @@ export class Cluster {
   readonly sim: Sim;
   readonly count: number;
   readonly config: RaftstoreConfig;
-  readonly scheduler: MockScheduler;
+  readonly scheduler: ClusterScheduler;
   readonly network: SimNetwork<RaftMessage>;
   /** Raft messages sent by the stores, by type (dropped ones included). */
   readonly messageCounts: MessageCounts = new Map();
@@ -100,7 +113,11 @@ export class Cluster {
     this.config = { ...testConfig(), ...options.config };
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     const clusterId = options.clusterId ?? 0;
-    this.scheduler = new MockScheduler({ clusterId, firstId: this.count + 1, note: (t) => sim.note(t) });
+    const choice = options.scheduler ?? 'mock';
+    this.scheduler =
+      choice === 'mock'
+        ? new MockScheduler({ clusterId, firstId: this.count + 1, note: (t) => sim.note(t) })
+        : new ReferenceScheduler(sim, { clusterId, firstId: this.count + 1, scheduler: choice.options, coordinatorIntervalMs: choice.coordinatorIntervalMs });
     // The order of the forks of the seed's random stream below (network, then clients) is part of the replay.
     this.network = createRaftNetwork(sim, { ...DEFAULT_NETWORK, ...options.network }, this.messageCounts);
     this.random = sim.forkRandom(0xc105);
@@ -111,6 +128,8 @@ export class Cluster {
       config: this.config,
       network: this.network,
       scheduler: this.scheduler,
+      firstRegionOn: options.firstRegionOn,
+      joinLater: options.joinLater,
       baseDir: options.baseDir,
       disk: options.disk ?? defaultDisk(),
       onEnginesOpened: this.invariants && ((id, engines) => this.invariants!.watchEngines(id, engines)),
@@ -147,7 +166,13 @@ export class Cluster {
 
   /** Crash every store that is up (closing its engines) and delete the stores' directories. */
   async shutdown(): Promise<void> {
+    this.scheduler.stop();
     await this.stores.shutdown();
+  }
+
+  /** Store `id` of ClusterOptions.joinLater joins: it registers with the scheduler and starts, empty. */
+  async joinStore(id: number): Promise<void> {
+    await this.stores.joinStore(id);
   }
 
   /** Stop store `id` the hard way: its pending work is lost, its engines closed (TinyKV's StopServer). */

@@ -6,7 +6,10 @@ export { runClusterTest } from './run-cluster-test.ts';
 export type { StoreInstance } from './stores.ts';
 export type { ApplyStateView } from './store-inspection.ts';
 export { MockScheduler } from './mock-scheduler.ts';
-export type { MockSchedulerOptions, MockSchedulerStats, Operator, RegionInfo } from './mock-scheduler.ts';
+export type { MockSchedulerOptions, MockSchedulerStats, Operator } from './mock-scheduler.ts';
+export type { ClusterScheduler, RegionInfo } from './cluster-scheduler.ts';
+export { ReferenceScheduler } from './reference-scheduler.ts';
+export type { ReferenceSchedulerOptions } from './reference-scheduler.ts';
 export { genericTest } from './generic-test.ts';
 export type { GenericTestOptions, GenericTestReport } from './generic-test.ts';
 export {

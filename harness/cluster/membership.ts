@@ -95,10 +95,10 @@ async function pollMembership(
     const region = cluster.regionById(regionId);
     if (region !== undefined && done(region)) return;
     if (cluster.sim.now() - started >= timeoutMs) {
-      const op = cluster.scheduler.operatorOf(regionId);
+      const op = cluster.scheduler.describeOperator(regionId);
       throw new ClusterCheckError(
         `region ${regionId} ${problem} after ${timeoutMs} ms (the scheduler knows ${region === undefined ? 'no such region' : showRegion(region)}` +
-          `${op === undefined ? '' : `; its operator: ${op.type} ${op.peer.id}@${op.peer.storeId}`})`,
+          `${op === undefined ? '' : `; its operator: ${op}`})`,
       );
     }
     await cluster.sim.sleep(LEADER_POLL_MS);

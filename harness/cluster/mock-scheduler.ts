@@ -23,6 +23,9 @@ import { BadSchedulerRequestError, ClusterUsageError, SchedulerRefusedError } fr
 import { cloneEpoch, clonePeer, cloneRegion, isEpochStale, keyInRegion, rangesOverlap } from '@impl/kv/raftstore/region-util.ts';
 import { compareBytes } from '@impl/util/bytes.ts';
 import { showRegion } from './keys.ts';
+import type { ClusterScheduler, RegionInfo } from './cluster-scheduler.ts';
+
+export type { RegionInfo } from './cluster-scheduler.ts';
 
 /** A step the scheduler wants a region's leader to take. */
 export type Operator =
@@ -48,13 +51,7 @@ export interface MockSchedulerStats {
   operatorSteps: number;
 }
 
-/** A region and the leader the scheduler last heard from. */
-export interface RegionInfo {
-  region: metapb.Region;
-  leader: metapb.Peer | undefined;
-}
-
-export class MockScheduler {
+export class MockScheduler implements ClusterScheduler {
   readonly clusterId: number;
   readonly stats: MockSchedulerStats = {
     regionHeartbeats: 0,
@@ -180,6 +177,15 @@ export class MockScheduler {
   /** The region's unfinished operator, if any. */
   operatorOf(regionId: number): Operator | undefined {
     return this.operators.get(regionId);
+  }
+
+  describeOperator(regionId: number): string | undefined {
+    const op = this.operators.get(regionId);
+    return op === undefined ? undefined : describeOperator(op);
+  }
+
+  stop(): void {
+    // nothing runs in the background
   }
 
   private setOperator(regionId: number, op: Operator): void {

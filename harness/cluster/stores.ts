@@ -21,7 +21,7 @@ import type { EngineOptions } from '@impl/kv/storage/engine.ts';
 import { SimDisk } from '../sim/disk.ts';
 import type { Sim, SimNetwork, SimNodeRuntime } from '../sim/index.ts';
 import { ClusterUsageError } from './errors.ts';
-import type { MockScheduler } from './mock-scheduler.ts';
+import type { ClusterScheduler } from './cluster-scheduler.ts';
 import type { RaftMessage } from './raft-network.ts';
 
 /** What a running store node is: its raftstore and the engines it was started on. */
@@ -37,13 +37,21 @@ export interface StoresSetup {
   clusterId: number;
   config: RaftstoreConfig;
   network: SimNetwork<RaftMessage>;
-  scheduler: MockScheduler;
+  scheduler: ClusterScheduler;
+  /** Stores holding a peer of the first region (default: every store). */
+  firstRegionOn?: readonly number[];
+  /** Stores that neither start nor register with the scheduler until joinStore (default: none). */
+  joinLater?: readonly number[];
   /** Where the temporary directory is made (default: the OS temp directory). */
   baseDir: string | undefined;
   /** Where the engines keep their bytes: the simulation's disk (in memory) or LevelDB files. */
   disk: 'memory' | 'level';
   /** Sees each store's engines once they are open, before the store starts (the invariant checks). */
   onEnginesOpened?: (storeId: number, engines: Engines) => void;
+}
+
+function storeMeta(id: number): metapb.Store {
+  return metapb.Store({ id, address: `store-${id}` });
 }
 
 /** The disk a cluster uses when its options do not say: SIM_DISK=level, else the simulation's disk. */
@@ -58,6 +66,7 @@ export class ClusterStores {
   private dir: string | undefined;
   private readonly liveEngines = new Map<number, Engines>();
   private started = false;
+  private readonly joined = new Set<number>();
   private readonly engineOptions: EngineOptions;
 
   constructor(
@@ -66,6 +75,9 @@ export class ClusterStores {
   ) {
     this.count = setup.count;
     this.setup = setup;
+    for (const id of [...(setup.firstRegionOn ?? []), ...(setup.joinLater ?? [])]) this.checkStore(id);
+    if (setup.firstRegionOn !== undefined && setup.firstRegionOn.length === 0) throw new ClusterUsageError('firstRegionOn names no store');
+    if (setup.firstRegionOn?.some((id) => setup.joinLater?.includes(id))) throw new ClusterUsageError('a store of the first region cannot join later');
     this.engineOptions = setup.disk === 'memory' ? { store: new SimDisk().factory } : {};
     for (const id of this.storeIds()) {
       sim.addNode<StoreInstance>(id, {
@@ -87,7 +99,8 @@ export class ClusterStores {
 
   /**
    * Create the stores' engines, bootstrap them (store idents; the first region, id 1 over every key with
-   * peer i on store i; the scheduler's record of it), then start every store. Call from a client actor.
+   * peer i on store i of firstRegionOn; the scheduler's record of it), then start every store that does not
+   * join later. Call from a client actor.
    */
   async start(): Promise<void> {
     if (this.started) throw new ClusterUsageError('the cluster is already started');
@@ -100,22 +113,40 @@ export class ClusterStores {
       startKey: new Uint8Array(0),
       endKey: new Uint8Array(0),
       regionEpoch: metapb.RegionEpoch({ version: 1, confVer: 1 }),
-      peers: this.storeIds().map((id) => metapb.Peer({ id, storeId: id })),
+      peers: this.firstRegionOn().map((id) => metapb.Peer({ id, storeId: id })),
     });
     for (const id of this.storeIds()) {
       const engines = await openEngines(this.storeDir(id), this.engineOptions);
       try {
         await bootstrapStore(engines, this.setup.clusterId, id);
-        await prepareBootstrapRegion(engines, region);
+        if (region.peers.some((p) => p.storeId === id)) await prepareBootstrapRegion(engines, region);
       } finally {
         await closeEngines(engines);
       }
     }
-    this.setup.scheduler.bootstrap(
-      region,
-      this.storeIds().map((id) => metapb.Store({ id, address: `store-${id}` })),
-    );
-    for (const id of this.storeIds()) await this.sim.startNode(id);
+    const startNow = this.storeIds().filter((id) => !this.joinsLater(id));
+    this.setup.scheduler.bootstrap(region, startNow.map(storeMeta));
+    for (const id of startNow) await this.sim.startNode(id);
+  }
+
+  /** A store of joinLater joins: it registers with the scheduler and starts, holding no region. */
+  async joinStore(id: number): Promise<void> {
+    this.checkStore(id);
+    if (!this.joinsLater(id)) throw new ClusterUsageError(`store ${id} is not one that joins later (ClusterOptions.joinLater)`);
+    if (!this.started) throw new ClusterUsageError('the cluster is not started');
+    if (this.joined.has(id)) throw new ClusterUsageError(`store ${id} has joined already`);
+    this.joined.add(id);
+    this.setup.scheduler.putStore(storeMeta(id));
+    await this.sim.startNode(id);
+  }
+
+  /** Stores holding a peer of the first region. */
+  firstRegionOn(): number[] {
+    return [...(this.setup.firstRegionOn ?? this.storeIds())];
+  }
+
+  private joinsLater(id: number): boolean {
+    return this.setup.joinLater?.includes(id) ?? false;
   }
 
   /** Crash every store that is up (closing its engines) and delete the stores' directories. */
@@ -139,6 +170,7 @@ export class ClusterStores {
   async startStore(id: number): Promise<void> {
     this.checkStore(id);
     if (this.sim.isUp(id)) throw new ClusterUsageError(`store ${id} is already up`);
+    if (this.joinsLater(id) && !this.joined.has(id)) throw new ClusterUsageError(`store ${id} has not joined yet (joinStore)`);
     await this.sim.startNode(id);
   }
 

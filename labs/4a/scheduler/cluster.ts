@@ -37,6 +37,14 @@ export class StaleRegionError extends Error {
   }
 }
 
+/** A second bootstrap: the cluster has its first region already. */
+export class AlreadyBootstrappedError extends Error {
+  override name = 'AlreadyBootstrappedError';
+  constructor() {
+    super('the cluster is already bootstrapped');
+  }
+}
+
 /** A request the scheduler cannot take (unknown store, malformed region...): answered, never applied. */
 export class BadHeartbeatError extends Error {
   override name = 'BadHeartbeatError';
@@ -49,6 +57,7 @@ export class SchedulerCluster implements ScheduleCluster {
   readonly operators: OperatorController;
   readonly options: SchedulerOptions;
   private readonly responseHandlers = new Map<number, (resp: schedulerpb.RegionHeartbeatResponse) => void>();
+  private bootstrapped = false;
 
   constructor(
     private readonly clock: () => number,
@@ -98,6 +107,28 @@ export class SchedulerCluster implements ScheduleCluster {
 
   allocPeer(storeId: number): metapb.Peer {
     return metapb.Peer({ id: this.ids.alloc(), storeId });
+  }
+
+  // --- bootstrap -------------------------------------------------------------------------------------------
+
+  /**
+   * The cluster's first store and first region (TinyKV's Bootstrap): once only. The region is known from then
+   * on, without a leader until one reports.
+   */
+  bootstrap(store: metapb.Store, region: metapb.Region): void {
+    if (this.bootstrapped) throw new AlreadyBootstrappedError();
+    if (region.peers.length === 0) throw new BadHeartbeatError(`bootstrap: region ${region.id} has no peers`);
+    if (!region.peers.some((p) => p.storeId === store.id)) {
+      throw new BadHeartbeatError(`bootstrap: region ${region.id} has no peer on store ${store.id}, the store bootstrapping it`);
+    }
+    this.putStore(store);
+    this.core.putRegion(new RegionInfo({ meta: region }));
+    for (const peer of region.peers) this.core.updateStoreStatus(peer.storeId);
+    this.bootstrapped = true;
+  }
+
+  isBootstrapped(): boolean {
+    return this.bootstrapped;
   }
 
   // --- stores ------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ export class Coordinator {
   /** One round; returns how many operators it started. */
   runOnce(): number {
     let started = 0;
+    this.cluster.operators.prune();
     for (const region of this.cluster.core.regions.all()) {
       if (this.cluster.operators.get(region.id) !== undefined) continue;
       const op = this.replicaChecker.check(region, this.cluster);

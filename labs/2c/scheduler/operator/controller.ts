@@ -74,6 +74,18 @@ export class OperatorController {
     this.finish(op, step === undefined ? 'success' : 'timeout');
   }
 
+  /**
+   * Ends every operator whose region is gone or whose time ran out: dispatch only sees regions that report,
+   * and a region whose leader fell silent would otherwise keep its operator for ever.
+   */
+  prune(): void {
+    const now = this.ctx.nowMs();
+    for (const op of [...this.running.values()]) {
+      if (this.ctx.getRegion(op.regionId) === undefined) this.finish(op, 'cancel');
+      else if (op.isTimedOut(now)) this.finish(op, 'timeout');
+    }
+  }
+
   /** Drops the operator of a region that no longer exists. */
   removeRegion(regionId: number): void {
     const op = this.running.get(regionId);

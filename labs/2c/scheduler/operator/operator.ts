@@ -145,3 +145,8 @@ export function createMovePeerOperator(
 export function createAddPeerOperator(desc: string, region: RegionInfo, kind: number, toStore: number, peerId: number): Operator {
   return new Operator(desc, region.id, { version: region.version, confVer: region.confVer }, kind | OpKind.Region, [{ kind: 'add-peer', toStore, peerId }]);
 }
+
+/** Removes the peer on `fromStore` (a replica checker's repair of a region with a member too many). */
+export function createRemovePeerOperator(desc: string, region: RegionInfo, kind: number, fromStore: number): Operator {
+  return new Operator(desc, region.id, { version: region.version, confVer: region.confVer }, kind | OpKind.Region, [{ kind: 'remove-peer', fromStore }]);
+}

@@ -2,6 +2,10 @@
  * balance-region: moves a region's peer from the store holding the most region data to one holding little,
  * so that every store ends up with about the same amount.
  *
+ * Unlike TinyKV's version, which picks one region per store at random and gives up when that one is not worth
+ * moving, it tries the store's regions in turn: whenever the largest and the smallest store differ by more
+ * than the size rule allows, some move is found, so the stores cannot stall unbalanced.
+ *
  * It only proposes: schedule() returns an operator (or nothing) and the caller hands it to the operator
  * controller.
  */
@@ -13,19 +17,32 @@ import type { ScheduleCluster } from '../schedule-cluster.ts';
 
 export const BALANCE_REGION = 'balance-region';
 
-/** A random element of a map's values (undefined when it is empty). */
-function randomOf(regions: Map<number, RegionInfo>, cluster: ScheduleCluster): RegionInfo | undefined {
-  if (regions.size === 0) return undefined;
-  const at = cluster.randomInt(regions.size);
-  let i = 0;
-  for (const region of regions.values()) if (i++ === at) return region;
-  return undefined;
+/** The regions of `map` in a random order (the cluster's seeded randomness). */
+function shuffled(map: Map<number, RegionInfo>, cluster: ScheduleCluster): RegionInfo[] {
+  const regions = [...map.values()];
+  for (let i = regions.length - 1; i > 0; i--) {
+    const j = cluster.randomInt(i + 1);
+    [regions[i], regions[j]] = [regions[j]!, regions[i]!];
+  }
+  return regions;
 }
 
-/** The region to move off `store`: a pending one first (its disk may be struggling), then a follower, then a leader. */
-export function pickRegionToMove(store: StoreInfo, cluster: ScheduleCluster): RegionInfo | undefined {
+/**
+ * The regions to try moving off `store`, best first: the pending ones (its disk may be struggling), then the
+ * ones it follows, then the ones it leads (moving those costs a leader transfer); random within each group.
+ */
+export function regionsToMove(store: StoreInfo, cluster: ScheduleCluster): RegionInfo[] {
   const regions = cluster.regionsOfStore(store.id);
-  return randomOf(regions.pending, cluster) ?? randomOf(regions.followers, cluster) ?? randomOf(regions.leaders, cluster);
+  const seen = new Set<number>();
+  const ordered: RegionInfo[] = [];
+  for (const group of [regions.pending, regions.followers, regions.leaders]) {
+    for (const region of shuffled(group, cluster)) {
+      if (seen.has(region.id)) continue;
+      seen.add(region.id);
+      ordered.push(region);
+    }
+  }
+  return ordered;
 }
 
 export class BalanceRegionScheduler {
@@ -33,31 +50,25 @@ export class BalanceRegionScheduler {
 
   /** One operator that makes the stores more even, or undefined when none is worth it. */
   schedule(cluster: ScheduleCluster): Operator | undefined {
-    // Your code here (3C): keep the stores that are up and not down longer than maxStoreDownTimeMs; from the one with the largest regionSize down, pick a region to move (pickRegionToMove); give up if the region has fewer stores than maxReplicas; the target is the smallest suitable store not holding the region; move only if source size - target size > 2 x the region's approximate size; then a MovePeer operator (createMovePeerOperator, kind Balance) with a new peer (cluster.allocPeer)
+    // Your code here (3C): keep the stores that are up and not down longer than maxStoreDownTimeMs; from the one with the largest regionSize down, try its regions in the order of regionsToMove: skip a region with fewer stores than maxReplicas; its target is the smallest suitable store not holding it; take the first region whose move is worth it (source size - target size > 2 x the region's approximate size), else try the next store; return a MovePeer operator (createMovePeerOperator, kind Balance) with a new peer (cluster.allocPeer)
     const now = cluster.nowMs();
     const suitable = cluster
       .getStores()
       .filter((s) => s.isUp() && s.downTimeMs(now) <= cluster.maxStoreDownTimeMs())
       .sort((a, b) => b.regionSize - a.regionSize || a.id - b.id);
-    if (suitable.length < 2) return undefined;
-    for (let i = 0; i < suitable.length; i++) {
-      const source = suitable[i]!;
-      const region = pickRegionToMove(source, cluster);
-      if (region === undefined) continue;
-      const holders = region.storeIds();
-      if (holders.size < cluster.maxReplicas()) return undefined;
-      const target = suitable
-        .slice(i + 1)
-        .reverse()
-        .find((s) => !holders.has(s.id));
-      if (target === undefined) return undefined;
-      if (source.regionSize - target.regionSize <= 2 * region.approximateSize) return undefined;
-      const peer = cluster.allocPeer(target.id);
-      try {
-        return createMovePeerOperator(BALANCE_REGION, region, OpKind.Balance, source.id, target.id, peer.id, (id) => cluster.getStore(id) !== undefined);
-      } catch (err) {
-        if (err instanceof OperatorError) return undefined;
-        throw err;
+    const smallestFirst = [...suitable].reverse();
+    for (const source of suitable) {
+      for (const region of regionsToMove(source, cluster)) {
+        const holders = region.storeIds();
+        if (holders.size < cluster.maxReplicas()) continue;
+        const target = smallestFirst.find((s) => !holders.has(s.id));
+        if (target === undefined) continue;
+        if (source.regionSize - target.regionSize <= 2 * region.approximateSize) continue;
+        try {
+          return createMovePeerOperator(BALANCE_REGION, region, OpKind.Balance, source.id, target.id, cluster.allocPeer(target.id).id, (id) => cluster.getStore(id) !== undefined);
+        } catch (err) {
+          if (!(err instanceof OperatorError)) throw err;
+        }
       }
     }
     return undefined;
