@@ -1,14 +1,14 @@
 /**
- * Project 3C, the scheduler's services around the student code: timestamps (TSO), ids, bootstrap, the
- * operator controller (steps sent to the leader, success, timeout, cancel), the replica checker and the
- * in-process client the simulated stores use. Most of this is given code; these tests state its contract,
- * and the ones that send heartbeats need processRegionHeartbeat.
+ * Project 3C, the given parts around the student code, through heartbeats (so they need
+ * processRegionHeartbeat): the operator controller (steps sent to the leader, success, timeout, cancel,
+ * pruning), the replica checker and the in-process client the simulated stores use. Timestamps, ids and
+ * bootstrap are tested with the kit (harness/suites/kit/scheduler-services.test.ts): they involve no student
+ * code.
  */
 import { describe, expect, test } from 'vitest';
 import { eraftpb, metapb, schedulerpb } from '#proto';
-import { AlreadyBootstrappedError, BadHeartbeatError, SchedulerCluster } from '@impl/scheduler/cluster.ts';
+import { BadHeartbeatError, SchedulerCluster } from '@impl/scheduler/cluster.ts';
 import { ReplicaChecker } from '@impl/scheduler/checkers/replica-checker.ts';
-import { IdAllocator, TimestampOracle, TSO_LOGICAL_BITS } from '@impl/scheduler/id-allocator.ts';
 import { LocalSchedulerClient } from '@impl/scheduler/local-client.ts';
 import { createMovePeerOperator, LEADER_OPERATOR_TIMEOUT_MS, Operator, OpKind, REGION_OPERATOR_TIMEOUT_MS } from '@impl/scheduler/operator/operator.ts';
 import { SeededRandom } from '@impl/util/prng.ts';
@@ -46,65 +46,6 @@ function setup(n: number) {
   }
   return { clock, cluster, sent };
 }
-
-describe('timestamps and ids', () => {
-  test('TestTsoMonotonic3C', () => {
-    const clock = { now: 5 };
-    const tso = new TimestampOracle(() => clock.now);
-    const first = tso.next();
-    expect(first).toBe((5n << BigInt(TSO_LOGICAL_BITS)) | 1n);
-    const seen = [first];
-    // The clock stands still, goes back, then jumps ahead: the answers only ever grow.
-    for (const now of [5, 5, 3, 0, 9, 9, 2]) {
-      clock.now = now;
-      seen.push(tso.next());
-    }
-    for (let i = 1; i < seen.length; i++) expect(seen[i]! > seen[i - 1]!).toBe(true);
-    expect(seen.at(-3)! >> BigInt(TSO_LOGICAL_BITS)).toBe(9n);
-    // A batch of 10 returns the last of 10 consecutive timestamps.
-    const before = tso.next();
-    expect(tso.next(10)).toBe(before + 10n);
-  });
-
-  test('TestTsoLogicalOverflow3C', () => {
-    const tso = new TimestampOracle(() => 7);
-    const limit = 1 << TSO_LOGICAL_BITS;
-    const a = tso.next(limit - 1);
-    const b = tso.next(1);
-    // The logical part of millisecond 7 is used up: the next answer borrows millisecond 8.
-    expect(a >> BigInt(TSO_LOGICAL_BITS)).toBe(7n);
-    expect(b >> BigInt(TSO_LOGICAL_BITS)).toBe(8n);
-    expect(b > a).toBe(true);
-    expect(() => tso.next(0)).toThrow(RangeError);
-    expect(() => tso.next(limit)).toThrow(RangeError);
-    expect(() => tso.next(1.5)).toThrow(RangeError);
-  });
-
-  test('TestIdAllocator3C', () => {
-    const ids = new IdAllocator(41);
-    expect([ids.alloc(), ids.alloc(), ids.alloc()]).toEqual([42, 43, 44]);
-    expect(ids.current).toBe(44);
-  });
-});
-
-describe('bootstrap', () => {
-  test('TestBootstrap3C', () => {
-    const cluster = new SchedulerCluster(() => 0, new SeededRandom(1));
-    const store = metapb.Store({ id: 1, address: 'a' });
-    expect(cluster.isBootstrapped()).toBe(false);
-    expect(() => cluster.bootstrap(store, regionMeta(2, '', '', 1, 1, []))).toThrow(/no peers/);
-    expect(() => cluster.bootstrap(store, regionMeta(2, '', '', 1, 1, [[3, 9]]))).toThrow(/no peer on store 1/);
-    expect(cluster.isBootstrapped()).toBe(false);
-    expect(cluster.getStores()).toEqual([]);
-    cluster.bootstrap(store, regionMeta(2, '', '', 1, 1, [[3, 1]]));
-    expect(cluster.isBootstrapped()).toBe(true);
-    expect(cluster.getRegionByKey(enc('any'))?.id).toBe(2);
-    expect(cluster.getRegion(2)?.leader).toBeUndefined();
-    expect(cluster.getStore(1)?.regionCount).toBe(1);
-    expect(() => cluster.bootstrap(store, regionMeta(5, '', '', 1, 1, [[6, 1]]))).toThrow(AlreadyBootstrappedError);
-    expect(cluster.getRegion(5)).toBeUndefined();
-  });
-});
 
 describe('the operator controller', () => {
   test('TestMovePeerOperatorSteps3C', () => {
