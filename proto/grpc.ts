@@ -196,7 +196,7 @@ export function serverOptions(extra: grpc.ServerOptions = {}): grpc.ServerOption
   };
 }
 
-type UnaryMethodName<S extends ServiceName> = {
+export type UnaryMethodName<S extends ServiceName> = {
   [M in MethodName<S>]: Info<S, M>['requestStream'] extends true ? never : Info<S, M>['responseStream'] extends true ? never : M;
 }[MethodName<S>];
 

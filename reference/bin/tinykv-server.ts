@@ -1,9 +1,9 @@
 /**
  * tinykv-server: a standalone TinyKV server (Project 1): the TinyKv gRPC service over standalone storage.
  *
- *   npx tsx reference/bin/tinykv-server.ts --path DIR [--addr HOST:PORT]
+ *   node --import tsx reference/bin/tinykv-server.ts --path DIR [--addr HOST:PORT]
  *
- * Prints "tinykv-server listening on HOST:PORT" once it serves. SIGINT or SIGTERM stops it cleanly: no new
+ * Prints "tinykv-server pid N listening on HOST:PORT" once it serves. SIGINT or SIGTERM stops it cleanly: no new
  * calls, running calls finish, the engine is closed; the data is there on the next start.
  */
 import { parseArgs } from 'node:util';
@@ -96,7 +96,7 @@ async function main(): Promise<number> {
     await storage.stop();
     return 1;
   }
-  console.log(`tinykv-server listening on ${grpcServer.address} (data in ${args.path})`);
+  console.log(`tinykv-server pid ${process.pid} listening on ${grpcServer.address} (data in ${args.path})`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;

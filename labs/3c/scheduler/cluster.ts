@@ -64,10 +64,12 @@ export class SchedulerCluster implements ScheduleCluster {
     private readonly random: SeededRandom,
     options: Partial<SchedulerOptions> = {},
     firstId = 0,
+    /** Where the TSO's physical part starts (a restarted server: the time it had reserved). */
+    tsoStartMs = 0,
   ) {
     this.options = { ...DEFAULT_SCHEDULER_OPTIONS, ...options };
     this.ids = new IdAllocator(firstId);
-    this.tso = new TimestampOracle(clock);
+    this.tso = new TimestampOracle(clock, tsoStartMs);
     this.operators = new OperatorController({
       nowMs: () => this.clock(),
       getRegion: (id) => this.core.getRegion(id),
@@ -112,19 +114,30 @@ export class SchedulerCluster implements ScheduleCluster {
   // --- bootstrap -------------------------------------------------------------------------------------------
 
   /**
-   * The cluster's first store and first region (TinyKV's Bootstrap): once only. The region is known from then
-   * on, without a leader until one reports.
+   * The cluster's first store, and its first region if given (TinyKV's Bootstrap sends the store only: the
+   * region comes with the first heartbeat): once only. A given region is known from then on, without a leader
+   * until one reports.
    */
-  bootstrap(store: metapb.Store, region: metapb.Region): void {
+  bootstrap(store: metapb.Store, region?: metapb.Region): void {
     if (this.bootstrapped) throw new AlreadyBootstrappedError();
-    if (region.peers.length === 0) throw new BadHeartbeatError(`bootstrap: region ${region.id} has no peers`);
-    if (!region.peers.some((p) => p.storeId === store.id)) {
+    if (region !== undefined && region.peers.length === 0) throw new BadHeartbeatError(`bootstrap: region ${region.id} has no peers`);
+    if (region !== undefined && !region.peers.some((p) => p.storeId === store.id)) {
       throw new BadHeartbeatError(`bootstrap: region ${region.id} has no peer on store ${store.id}, the store bootstrapping it`);
     }
     this.putStore(store);
-    this.core.putRegion(new RegionInfo({ meta: region }));
-    for (const peer of region.peers) this.core.updateStoreStatus(peer.storeId);
+    if (region !== undefined) {
+      this.core.putRegion(new RegionInfo({ meta: region }));
+      for (const peer of region.peers) this.core.updateStoreStatus(peer.storeId);
+    }
     this.bootstrapped = true;
+  }
+
+  /** What a restarted server kept on disk: its stores, its regions (no leaders yet), and whether it was bootstrapped. */
+  restore(stores: readonly metapb.Store[], regions: readonly metapb.Region[], bootstrapped: boolean): void {
+    for (const store of stores) this.core.putStore(store);
+    for (const region of regions) this.core.putRegion(new RegionInfo({ meta: region }));
+    for (const store of stores) this.core.updateStoreStatus(store.id);
+    this.bootstrapped = bootstrapped;
   }
 
   isBootstrapped(): boolean {
