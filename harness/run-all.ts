@@ -8,6 +8,8 @@
  *   4. labs-check: labs/ is what reference/ generates
  *   5. integrity: the integrity matrix of the lab copies (it reuses step 2's results for the earlier-stage test
  *      files that load no stubbed code on a lab, instead of running them again)
+ *   6. leftover processes: no process started during the run (servers of the end-to-end tests, ...) is alive
+ *      after it; each inherits a mark in its environment (RUN_MARK_VARIABLE), which is how they are found
  * The last line is `N passed, N failed`: the tests of steps 2 and 3, plus one for each other step.
  *
  * Seeds: the simulated suites draw a fresh seed per test unless SEED is set. `npm test` is the kit's own
@@ -17,6 +19,8 @@
  *   tsx harness/run-all.ts [--no-integrity]
  */
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runGenerate } from './labs/generate.ts';
@@ -169,6 +173,47 @@ function integrityStep(): StepResult {
   return checkStep('integrity', ok, detail);
 }
 
+/** Every process started during this run carries this variable in its environment. */
+const RUN_MARK_VARIABLE = 'TINYKV_TEST_RUN';
+
+/** Processes (other than this one) whose environment holds `mark`: started during the run and still alive. */
+function processesWithMark(mark: string): { pid: number; command: string }[] {
+  const found: { pid: number; command: string }[] = [];
+  const needle = `${RUN_MARK_VARIABLE}=${mark}`;
+  for (const entry of fs.readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+      if (!environ.includes(needle)) continue;
+      const command = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
+      found.push({ pid, command });
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+function leftoverProcessesStep(mark: string): StepResult {
+  if (!fs.existsSync('/proc')) return checkStep('leftover processes', true, 'not checked: no /proc on this system');
+  // A process that is stopping may need a moment.
+  let left = processesWithMark(mark);
+  for (let i = 0; i < 20 && left.length > 0; i++) {
+    spawnSync('sleep', ['0.25']);
+    left = processesWithMark(mark);
+  }
+  for (const p of left) {
+    console.log(`  still alive: pid ${p.pid}: ${p.command}`);
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  return checkStep('leftover processes', left.length === 0, left.length === 0 ? 'none alive after the run' : `${left.length} process(es) outlived the run (killed now)`);
+}
+
 function main(argv: readonly string[]): number {
   const unknown = argv.filter((a) => a !== '--no-integrity');
   if (unknown.length > 0) {
@@ -184,6 +229,9 @@ function main(argv: readonly string[]): number {
     { title: 'labs-check (labs/ matches what reference/ generates)', run: labsCheckStep },
   ];
   if (!argv.includes('--no-integrity')) steps.push({ title: 'Integrity matrix of the lab copies', run: integrityStep });
+  const mark = randomUUID();
+  process.env[RUN_MARK_VARIABLE] = mark;
+  steps.push({ title: 'No process started by the run is left', run: () => leftoverProcessesStep(mark) });
 
   const results: StepResult[] = [];
   steps.forEach((step, i) => {

@@ -14,7 +14,7 @@
 import { decode, raft_serverpb, type metapb } from '#proto';
 import type { Engines } from '@impl/kv/raftstore/engines.ts';
 import { classifyMetaKey } from '@impl/kv/raftstore/keys.ts';
-import { keyInRegion } from '@impl/kv/raftstore/region-util.ts';
+import { cfKeyInRegion } from '@impl/kv/raftstore/region-util.ts';
 import type { BatchChange, WriteBatch } from '@impl/kv/storage/engine.ts';
 import { showKey, showRegion } from './keys.ts';
 
@@ -90,7 +90,7 @@ export class WriteChecker {
     for (const change of changes) {
       if (change.family === 'meta' || change.value === undefined) continue;
       ranges ??= this.appliedRegions(storeId, applied, statedRegions);
-      if (!ranges.some((region) => keyInRegion(change.key, region))) {
+      if (!ranges.some((region) => cfKeyInRegion(change.family, change.key, region))) {
         return (
           `store ${storeId} wrote ${change.family} key ${showKey(change.key)} in a batch without the apply state of a region ` +
           `holding that key (apply states in the batch: ${[...applied].join(', ') || 'none'}): data and apply state must ` +

@@ -65,6 +65,9 @@ function regionKey(kind: number, regionId: number, extra: number): Uint8Array {
 /** The store's identity (cluster id, store id), written once by bootstrapStore. */
 export const STORE_IDENT_KEY = Uint8Array.of(LOCAL_PREFIX, 0x02);
 
+/** The first region a store prepared for a new cluster, until the scheduler's bootstrap is settled (real servers). */
+export const PREPARE_BOOTSTRAP_KEY = Uint8Array.of(LOCAL_PREFIX, 0x01);
+
 /** The raft engine key of entry `index` of region `regionId`. */
 export function raftLogKey(regionId: number, index: number): Uint8Array {
   checkId('log index', index);

@@ -37,7 +37,7 @@ import {
   writeRegionState,
 } from './meta.ts';
 import { compareBytes } from '../../util/bytes.ts';
-import { cloneEpoch, cloneRegion, confStateFromRegion } from './region-util.ts';
+import { cfRange, cloneEpoch, cloneRegion, confStateFromRegion } from './region-util.ts';
 import { makeSnapshot, parseSnapshotData, readRegionData } from './snapshot-data.ts';
 
 type Entry = eraftpb.Entry;
@@ -437,12 +437,13 @@ async function deleteAllLogEntries(raft: Engine, raftWB: WriteBatch, regionId: n
   }
 }
 
-/** Adds to `kvWB` the deletion of every key in [start, end) of every column family (empty end: no bound). */
+/** Adds to `kvWB` the deletion of every key of every column family in the range [start, end) (empty end: no bound; see cfRange). */
 export async function deleteRange(kv: Engine, kvWB: WriteBatch, start: Uint8Array, end: Uint8Array): Promise<void> {
   for (const cf of COLUMN_FAMILIES) {
-    const it = kv.iterCF(cf, end.length > 0 ? { end } : {});
+    const range = cfRange(cf, start, end);
+    const it = kv.iterCF(cf, range.end.length > 0 ? { end: range.end } : {});
     try {
-      for (await it.seek(start); it.valid(); await it.next()) kvWB.deleteCF(cf, Uint8Array.from(it.item().key));
+      for (await it.seek(range.start); it.valid(); await it.next()) kvWB.deleteCF(cf, Uint8Array.from(it.item().key));
     } finally {
       await it.close();
     }

@@ -8,7 +8,7 @@ import { RegionError } from '../storage/errors.ts';
 import type { ColumnFamily, DBItem, DBIterator, StorageReader } from '../storage/storage.ts';
 import { keyNotInRegionError } from './cmd-resp.ts';
 import { compareBytes } from '../../util/bytes.ts';
-import { cloneRegion, keyInRegion } from './region-util.ts';
+import { cfKeyInRegion, cfRange, cloneRegion } from './region-util.ts';
 
 export class RegionReader implements StorageReader {
   /** The region as it was when the snapshot was taken (a copy: later splits do not change it). */
@@ -22,14 +22,14 @@ export class RegionReader implements StorageReader {
 
   /** The value of `key`; a key outside the region is refused with a KeyNotInRegion region error. */
   async getCF(cf: ColumnFamily, key: Uint8Array): Promise<Uint8Array | undefined> {
-    if (!keyInRegion(key, this.region)) throw new RegionError(keyNotInRegionError(key, this.region));
+    if (!cfKeyInRegion(cf, key, this.region)) throw new RegionError(keyNotInRegionError(key, this.region));
     return this.view.getCF(cf, key);
   }
 
   /** An iterator that never leaves the region: seeks before the start key land on it, the end key stops it. */
   iterCF(cf: ColumnFamily): DBIterator {
-    const end = this.region.endKey;
-    return new RegionIterator(this.view.iterCF(cf, end.length > 0 ? { end } : {}), this.region.startKey);
+    const { start, end } = cfRange(cf, this.region.startKey, this.region.endKey);
+    return new RegionIterator(this.view.iterCF(cf, end.length > 0 ? { end } : {}), start);
   }
 
   close(): Promise<void> {

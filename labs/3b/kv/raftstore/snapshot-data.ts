@@ -10,7 +10,7 @@ import { crc32 } from 'node:zlib';
 import { decode, encode, eraftpb, metapb, raft_serverpb } from '#proto';
 import type { EngineSnapshot } from '../storage/engine.ts';
 import { COLUMN_FAMILIES, isColumnFamily, type ColumnFamily } from '../storage/storage.ts';
-import { confStateFromRegion } from './region-util.ts';
+import { cfRange, confStateFromRegion } from './region-util.ts';
 
 export class SnapshotDataError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -42,10 +42,11 @@ function checksumOf(pairs: raft_serverpb.KeyValue[]): number {
 export async function readRegionData(kv: EngineSnapshot, region: metapb.Region): Promise<SnapshotCfData[]> {
   const families: SnapshotCfData[] = [];
   for (const cf of COLUMN_FAMILIES) {
-    const it = kv.iterCF(cf, region.endKey.length > 0 ? { end: region.endKey } : {});
+    const range = cfRange(cf, region.startKey, region.endKey);
+    const it = kv.iterCF(cf, range.end.length > 0 ? { end: range.end } : {});
     const pairs: raft_serverpb.KeyValue[] = [];
     try {
-      for (await it.seek(region.startKey); it.valid(); await it.next()) {
+      for (await it.seek(range.start); it.valid(); await it.next()) {
         const { key, value } = it.item();
         pairs.push(raft_serverpb.KeyValue({ key: Uint8Array.from(key), value: Uint8Array.from(value) }));
       }

@@ -6,7 +6,7 @@
 import { raft_cmdpb, type errorpb, type metapb } from '#proto';
 import { isColumnFamily } from '../storage/storage.ts';
 import { keyNotInRegionError, otherError } from './cmd-resp.ts';
-import { cloneEpoch, keyInRegion } from './region-util.ts';
+import { cfKeyInRegion, cloneEpoch } from './region-util.ts';
 
 const { CmdType } = raft_cmdpb;
 
@@ -79,7 +79,7 @@ export function checkRequests(requests: raft_cmdpb.Request[], region: metapb.Reg
         if (key === undefined || cf === undefined) return otherError(`${CmdType[r.cmdType]} request without its body`);
         if (!isColumnFamily(cf)) return otherError(`unknown column family ${JSON.stringify(cf)}`);
         if (r.cmdType === CmdType.Put && r.put!.value === undefined) return otherError('Put request without a value');
-        if (!keyInRegion(key, region)) return keyNotInRegionError(key, region);
+        if (!cfKeyInRegion(cf, key, region)) return keyNotInRegionError(key, region);
         break;
       }
       case CmdType.Snap:

@@ -5,11 +5,11 @@
  * that region's local state and its initial raft and apply states (the log starts at RAFT_INIT_LOG_INDEX), so
  * when the stores start they load the region from disk like any other — never from configuration.
  */
-import { encode, metapb, raft_serverpb } from '#proto';
+import { decode, encode, metapb, raft_serverpb } from '#proto';
 import { WriteBatch, type Engine } from '../storage/engine.ts';
 import { COLUMN_FAMILIES } from '../storage/storage.ts';
 import type { Engines } from './engines.ts';
-import { STORE_IDENT_KEY } from './keys.ts';
+import { applyStateKey, PREPARE_BOOTSTRAP_KEY, raftStateKey, regionStateKey, STORE_IDENT_KEY } from './keys.ts';
 import {
   getRegionLocalState,
   getStoreIdent,
@@ -101,4 +101,35 @@ export function firstRegion(storeIds: number[], regionId = 1): metapb.Region {
     regionEpoch: metapb.RegionEpoch({ version: INIT_EPOCH_VER, confVer: INIT_EPOCH_CONF_VER }),
     peers: storeIds.map((id) => metapb.Peer({ id, storeId: id })),
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A real cluster's first region. The first store to start finds the scheduler not bootstrapped: it prepares
+// a region of its own (one peer) with a marker, then asks the scheduler to bootstrap. If another store won the
+// race, it removes what it prepared; if it crashed in between, the marker tells it, at the next start, to
+// settle the matter (settleBootstrap in kv/server/store-node.ts).
+
+/** Prepares `region` as prepareBootstrapRegion does, and marks it as not yet settled with the scheduler. */
+export async function prepareClusterBootstrap(engines: Engines, region: metapb.Region): Promise<void> {
+  const marker = new WriteBatch();
+  marker.putMeta(PREPARE_BOOTSTRAP_KEY, encode('metapb.Region', region));
+  await engines.kv.write(marker);
+  await prepareBootstrapRegion(engines, region);
+}
+
+/** The region prepareClusterBootstrap marked, if it is not settled yet. */
+export async function preparedBootstrapRegion(engines: Engines): Promise<metapb.Region | undefined> {
+  const bytes = await engines.kv.getMeta(PREPARE_BOOTSTRAP_KEY);
+  return bytes === undefined ? undefined : decode('metapb.Region', bytes);
+}
+
+/** This store bootstrapped the cluster: the region stays, the marker goes. */
+export async function keepPreparedRegion(engines: Engines): Promise<void> {
+  await engines.kv.write(new WriteBatch().deleteMeta(PREPARE_BOOTSTRAP_KEY));
+}
+
+/** Another store bootstrapped the cluster: the prepared region and the marker go. */
+export async function dropPreparedRegion(engines: Engines, regionId: number): Promise<void> {
+  await engines.raft.write(new WriteBatch().deleteMeta(raftStateKey(regionId)));
+  await engines.kv.write(new WriteBatch().deleteMeta(regionStateKey(regionId)).deleteMeta(applyStateKey(regionId)).deleteMeta(PREPARE_BOOTSTRAP_KEY));
 }

@@ -3,6 +3,7 @@
  */
 import { eraftpb, metapb } from '#proto';
 import { compareBytes } from '../../util/bytes.ts';
+import { decodeBytes } from '../transaction/mvcc/codec.ts';
 import { RAFT_INIT_LOG_TERM } from './meta.ts';
 
 const { MessageType } = eraftpb;
@@ -10,6 +11,37 @@ const { MessageType } = eraftpb;
 /** True when `key` lies at or beyond `end`; an empty end key means "no upper bound". */
 export function exceedsEndKey(key: Uint8Array, end: Uint8Array): boolean {
   return end.length > 0 && compareBytes(key, end) >= 0;
+}
+
+/**
+ * Where the keys of column family `cf` that belong to the range [start, end) lie.
+ *
+ * Percolator's layout (Project 4) keeps the versions of a user key in `default` and `write` under its
+ * encoded form (memcomparable, then the timestamp), but its lock in `lock` under the bare user key. A region
+ * is cut between encoded user keys (split-check drops the timestamp from a split key), so for `default` and
+ * `write` the region's range is the range itself, and for `lock` it is the range of the user keys those
+ * encoded boundaries stand for: every family of one user key then lies in the same region. A boundary that is
+ * not an encoded key (a region split on raw-API data) is taken as it is.
+ */
+export function cfRange(cf: string, start: Uint8Array, end: Uint8Array): { start: Uint8Array; end: Uint8Array } {
+  if (cf !== 'lock') return { start, end };
+  return { start: lockBoundary(start), end: lockBoundary(end) };
+}
+
+function lockBoundary(boundary: Uint8Array): Uint8Array {
+  if (boundary.length === 0) return boundary;
+  try {
+    const { key, rest } = decodeBytes(boundary);
+    return rest.length === 0 ? key : boundary;
+  } catch {
+    return boundary;
+  }
+}
+
+/** True when `key` of family `cf` belongs to `region` (see cfRange). */
+export function cfKeyInRegion(cf: string, key: Uint8Array, region: metapb.Region): boolean {
+  const { start, end } = cfRange(cf, region.startKey, region.endKey);
+  return compareBytes(key, start) >= 0 && !exceedsEndKey(key, end);
 }
 
 /** True when `key` is in [region.startKey, region.endKey). */
