@@ -30,7 +30,15 @@ export interface ServerProcess {
 const started = new Set<ServerProcess>();
 
 /** Starts `<implDir>/bin/<script>` with `args` and waits for its "listening on HOST:PORT" line. */
-export async function startServer(name: string, implDir: string, script: string, args: string[], timeoutMs = 30_000): Promise<ServerProcess> {
+export async function startServer(
+  name: string,
+  implDir: string,
+  script: string,
+  args: string[],
+  timeoutMs = 30_000,
+  /** Sees the process as soon as it is spawned (before it listens). */
+  onSpawn?: (server: ServerProcess) => void,
+): Promise<ServerProcess> {
   const file = path.join(implDir, 'bin', script);
   const proc = spawn(process.execPath, ['--import', 'tsx', '--import', IMPL_HOOKS, file, ...args], {
     cwd: KIT_ROOT,
@@ -48,6 +56,7 @@ export async function startServer(name: string, implDir: string, script: string,
   };
   started.add(server);
   void server.exited.then(() => started.delete(server));
+  onSpawn?.(server);
   proc.stdout!.on('data', (d: Buffer) => (server.stdout += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (server.stderr += d.toString()));
   server.address = await new Promise<string>((resolve, reject) => {
