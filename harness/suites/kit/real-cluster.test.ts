@@ -134,7 +134,11 @@ test('a real cluster: splits, a killed store, a joining store, every write read 
       const all = await scheduler.scanRegions(new Uint8Array(0), new Uint8Array(0), 0);
       const statuses = await Promise.all(all.map((r) => scheduler.operatorStatus(r.region.id)));
       return statuses.every((st) => st !== schedulerpb.OperatorStatus.RUNNING);
-    }, 30_000);
+    }, 30_000).catch(async (err: unknown) => {
+      const all = await scheduler.scanRegions(new Uint8Array(0), new Uint8Array(0), 0);
+      const running = all.map((r) => `region ${r.region.id} v${r.region.regionEpoch?.version}/c${r.region.regionEpoch?.confVer} peers ${r.region.peers.map((p) => `${p.id}@${p.storeId}`).join(',')} leader ${r.leader?.id}`);
+      throw new Error(`${(err as Error).message}\nregions:\n${running.join('\n')}\nscheduler log:\n${schedulerProc.stdout.split('\n').filter((l) => /operator/.test(l)).slice(-30).join('\n')}`);
+    });
     const peerOn2 = (r: { peers: { id: number; storeId: number }[] }) => r.peers.find((p) => p.storeId === store2Id)?.id;
     const before = new Map(regions.map((r) => [r.region.id, peerOn2(r.region)]));
     const onStore2 = (await scheduler.scanRegions(new Uint8Array(0), new Uint8Array(0), 0))

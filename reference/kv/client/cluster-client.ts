@@ -119,7 +119,7 @@ export class ClusterClient {
   /** Writes `mutations` in one transaction; returns its commit timestamp. Throws TxnError if it is refused. */
   async txnWrite(mutations: kvrpcpb.Mutation[], lockTtlMs = 3_000): Promise<bigint> {
     if (mutations.length === 0) throw new ClusterRequestError('a transaction needs at least one mutation');
-    const startTs = await this.scheduler.getTimestamp();
+    const startTs = await this.timestamp();
     const primary = mutations[0]!.key;
     const groups = await this.groupByRegion(mutations, (m) => encodeBytes(m.key));
     // The primary's group first: once it is prewritten, the transaction's fate hangs on the primary's lock.
@@ -129,7 +129,7 @@ export class ClusterClient {
       );
       if (resp.errors.length > 0) throw new TxnError(`prewrite refused: ${describeKeyError(resp.errors[0]!)}`, resp.errors[0]!);
     }
-    const commitTs = await this.scheduler.getTimestamp();
+    const commitTs = await this.timestamp();
     const keyGroups = await this.groupByRegion(mutations.map((m) => m.key), (k) => encodeBytes(k));
     for (const keys of keyGroups) {
       const resp = await this.request(encodeBytes(keys[0]!), 'KvCommit', (context) => kvrpcpb.CommitRequest({ context, startVersion: startTs, keys, commitVersion: commitTs }));
@@ -140,10 +140,23 @@ export class ClusterClient {
 
   /** Reads `key` at a fresh timestamp (a lock in the way is reported, not resolved). */
   async txnGet(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const version = await this.scheduler.getTimestamp();
+    const version = await this.timestamp();
     const resp = await this.request(encodeBytes(key), 'KvGet', (context) => kvrpcpb.GetRequest({ context, key, version }));
     if (resp.error !== undefined) throw new TxnError(`get refused: ${describeKeyError(resp.error)}`, resp.error);
     return resp.notFound ? undefined : resp.value;
+  }
+
+  /** A timestamp from the scheduler's TSO; a broken stream is opened again, within the request deadline. */
+  private async timestamp(): Promise<bigint> {
+    const deadline = this.options.runtime.now() + (this.options.requestTimeoutMs ?? 20_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.scheduler.getTimestamp();
+      } catch (err) {
+        if (this.options.runtime.now() >= deadline) throw new ClusterRequestError(`no timestamp from the scheduler: ${describe(err)}`);
+        await this.sleep(Math.min(1_000, 50 * 2 ** Math.min(attempt, 5)));
+      }
+    }
   }
 
   /** Items in groups of the same region, the group of the first item first. */
