@@ -53,3 +53,28 @@ export function parseDuration(text: string): number {
   if (ms <= 0) throw new Error(`bad duration ${JSON.stringify(text)}: it must be above 0`);
   return ms;
 }
+
+/** A bad command line (exit status 2). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/**
+ * A binary's command line: `--help` prints `usage` (exit 0); a UsageError from `parse` is printed with a
+ * pointer to --help (exit 2). Returns the parsed arguments, or the exit status to return at once.
+ */
+export function parseCommandLine<A>(name: string, usage: string, parse: () => A | 'help'): A | number {
+  let args: A | 'help';
+  try {
+    args = parse();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`${name}: ${err.message} (see ${name} --help)`);
+    return 2;
+  }
+  if (args === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  return args;
+}

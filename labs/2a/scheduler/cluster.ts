@@ -14,7 +14,8 @@ import type { StoreRegions } from './core/regions-index.ts';
 import { approximateSizeMb, RegionInfo } from './core/region-info.ts';
 import type { StoreInfo } from './core/store-info.ts';
 import { IdAllocator, TimestampOracle } from './id-allocator.ts';
-import { OperatorController } from './operator/controller.ts';
+import { OperatorController, type OperatorOutcome } from './operator/controller.ts';
+import type { Operator } from './operator/operator.ts';
 import type { ScheduleCluster } from './schedule-cluster.ts';
 
 export interface SchedulerOptions {
@@ -58,6 +59,8 @@ export class SchedulerCluster implements ScheduleCluster {
   readonly options: SchedulerOptions;
   private readonly responseHandlers = new Map<number, (resp: schedulerpb.RegionHeartbeatResponse) => void>();
   private bootstrapped = false;
+  /** Hears of each operator started ('running') and ended (the server logs them). */
+  onOperatorEvent: ((op: Operator, outcome: OperatorOutcome) => void) | undefined;
 
   constructor(
     private readonly clock: () => number,
@@ -74,6 +77,7 @@ export class SchedulerCluster implements ScheduleCluster {
       nowMs: () => this.clock(),
       getRegion: (id) => this.core.getRegion(id),
       send: (resp) => this.responseHandlers.get(resp.targetPeer?.storeId ?? -1)?.(resp),
+      onEvent: (op, outcome) => this.onOperatorEvent?.(op, outcome),
     });
   }
 

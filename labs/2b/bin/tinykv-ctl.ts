@@ -19,6 +19,7 @@ import { RawClient } from '../kv/server/raw-client.ts';
 import { ClusterClient } from '../kv/client/cluster-client.ts';
 import { RealRuntime } from '../runtime/real-runtime.ts';
 import { SchedulerRpcClient } from '../scheduler/client/scheduler-rpc-client.ts';
+import { parseCommandLine, runMain, UsageError } from './until-signal.ts';
 
 const USAGE = `Usage: tinykv-ctl [--addr HOST:PORT | --scheduler HOST:PORT] <command> [args] [--cf CF] [--hex]
 
@@ -41,7 +42,6 @@ Options:
   --hex              keys and values are hex, in arguments and in output (for binary data)
   -h, --help         show this help`;
 
-class UsageError extends Error {}
 
 /** The server refused the request, or the key was not found: exit status 1 with this message. */
 class CommandError extends Error {}
@@ -197,62 +197,45 @@ async function runClusterInfo(args: CtlArgs, scheduler: SchedulerRpcClient): Pro
 }
 
 async function main(): Promise<number> {
-  let args: CtlArgs | 'help';
-  try {
-    args = parseCtlArgs(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`tinykv-ctl: ${err.message} (see tinykv-ctl --help)`);
-    return 2;
+  const args = parseCommandLine('tinykv-ctl', USAGE, () => parseCtlArgs(process.argv.slice(2)));
+  if (typeof args === 'number') return args;
+  if (args.scheduler !== undefined) {
+    const schedulerAddr = args.scheduler;
+    const runtime = new RealRuntime({ name: 'ctl' });
+    const scheduler = new SchedulerRpcClient(schedulerAddr, { runtime });
+    const client = new ClusterClient(scheduler, { runtime, requestTimeoutMs: 15_000 });
+    return exitStatus(
+      async () => {
+        await scheduler.connect(5_000);
+        if (args.command === 'stores' || args.command === 'regions') await runClusterInfo(args, scheduler);
+        else await run(args, clusterTarget(client));
+      },
+      async () => {
+        client.close();
+        scheduler.close();
+        await runtime.shutdown();
+      },
+    );
   }
-  if (args === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
-  if (args.scheduler !== undefined) return withCluster(args, args.scheduler);
   const client = new RawClient(args.addr);
+  return exitStatus(
+    () => run(args, serverTarget(client)),
+    async () => client.close(),
+  );
+}
+
+/** Runs a command: 0 when it succeeds, 2 for a usage error, 1 for any other failure (printed). */
+async function exitStatus(body: () => Promise<void>, cleanup: () => Promise<void>): Promise<number> {
   try {
-    await run(args, serverTarget(client));
+    await body();
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tinykv-ctl: ${err.message} (see tinykv-ctl --help)`);
-      return 2;
-    }
-    console.error(`tinykv-ctl: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    const usage = err instanceof UsageError;
+    console.error(`tinykv-ctl: ${err instanceof Error ? err.message : String(err)}${usage ? ' (see tinykv-ctl --help)' : ''}`);
+    return usage ? 2 : 1;
   } finally {
-    client.close();
+    await cleanup();
   }
 }
 
-async function withCluster(args: CtlArgs, schedulerAddr: string): Promise<number> {
-  const runtime = new RealRuntime({ name: 'ctl' });
-  const scheduler = new SchedulerRpcClient(schedulerAddr, { runtime });
-  const client = new ClusterClient(scheduler, { runtime, requestTimeoutMs: 15_000 });
-  try {
-    await scheduler.connect(5_000);
-    if (args.command === 'stores' || args.command === 'regions') await runClusterInfo(args, scheduler);
-    else await run(args, clusterTarget(client));
-    return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`tinykv-ctl: ${err.message} (see tinykv-ctl --help)`);
-      return 2;
-    }
-    console.error(`tinykv-ctl: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
-  } finally {
-    client.close();
-    scheduler.close();
-    await runtime.shutdown();
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`tinykv-ctl: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+runMain('tinykv-ctl', main);

@@ -20,7 +20,7 @@ import { defaultConfig, testConfig, validateConfig, type RaftstoreConfig } from 
 import { StoreNode } from '../kv/server/store-node.ts';
 import { RealRuntime } from '../runtime/real-runtime.ts';
 import { SchedulerRpcClient } from '../scheduler/client/scheduler-rpc-client.ts';
-import { describeError, parseDuration, runMain, stopOnSignal } from './until-signal.ts';
+import { describeError, parseCommandLine, parseDuration, runMain, stopOnSignal, UsageError } from './until-signal.ts';
 
 const USAGE = `Usage: tinykv-server --path DIR [--addr HOST:PORT] [--scheduler HOST:PORT [cluster options]]
 
@@ -55,8 +55,6 @@ interface ServerArgs {
   advertiseAddr: string | undefined;
   config: RaftstoreConfig;
 }
-
-class UsageError extends Error {}
 
 function parseServerArgs(argv: string[]): ServerArgs | 'help' {
   let values;
@@ -121,18 +119,8 @@ function parseServerArgs(argv: string[]): ServerArgs | 'help' {
 }
 
 async function main(): Promise<number> {
-  let args: ServerArgs | 'help';
-  try {
-    args = parseServerArgs(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`tinykv-server: ${err.message} (see tinykv-server --help)`);
-    return 2;
-  }
-  if (args === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = parseCommandLine('tinykv-server', USAGE, () => parseServerArgs(process.argv.slice(2)));
+  if (typeof args === 'number') return args;
   return args.scheduler === undefined ? standalone(args) : clusterStore(args, args.scheduler);
 }
 

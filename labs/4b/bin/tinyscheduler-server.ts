@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { RealRuntime } from '../runtime/real-runtime.ts';
 import { GrpcService, parseAddress } from '../rpc/grpc-service.ts';
 import { SchedulerService } from '../scheduler/server/scheduler-service.ts';
-import { describeError, parseDuration, runMain, stopOnSignal } from './until-signal.ts';
+import { describeError, parseCommandLine, parseDuration, runMain, stopOnSignal, UsageError } from './until-signal.ts';
 
 export const DEFAULT_SCHEDULER_ADDR = '127.0.0.1:2379';
 
@@ -28,8 +28,6 @@ Options:
   -h, --help                      show this help
 
 Durations: 500ms, 3s, 30m, or a number of milliseconds. Stop it with Ctrl-C (SIGINT) or SIGTERM.`;
-
-class UsageError extends Error {}
 
 interface Args {
   path: string;
@@ -76,18 +74,8 @@ function parse(argv: string[]): Args | 'help' {
 }
 
 async function main(): Promise<number> {
-  let args: Args | 'help';
-  try {
-    args = parse(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`tinyscheduler-server: ${err.message} (see tinyscheduler-server --help)`);
-    return 2;
-  }
-  if (args === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = parseCommandLine('tinyscheduler-server', USAGE, () => parse(process.argv.slice(2)));
+  if (typeof args === 'number') return args;
   const runtime = new RealRuntime({ name: 'scheduler', onError: (err, where) => console.error(`tinyscheduler-server: ${where.kind} ${where.label} failed: ${describeError(err)}`) });
   let service: SchedulerService;
   try {

@@ -6,7 +6,8 @@
  * of; a key missing from it is asked of the scheduler (GetRegion). On an answer with a region error:
  *   NotLeader         the leader it names (or, with none, the next member) is tried;
  *   EpochNotMatch     the region changed (split, conf change): the regions the error carries replace it;
- *   RegionNotFound, KeyNotInRegion, StoreNotMatch: the cached region is dropped and asked again;
+ *   RegionNotFound, KeyNotInRegion, StoreNotMatch: the cached region is dropped and asked again, and that
+ *                     member is not tried again by this request;
  *   StaleCommand      the same request is sent again after a short pause.
  * A store that cannot be reached is skipped for the next member. Every request has a deadline.
  *
@@ -249,6 +250,9 @@ export class ClusterClient {
       return;
     }
     if (error.staleCommand !== undefined) return; // same again, after the pause
+    // RegionNotFound, KeyNotInRegion, StoreNotMatch: this peer cannot serve it (the scheduler's leader may be
+    // stale too); ask the scheduler again and try another member.
+    skip.add(peer.id);
     this.forget(cached.region.id);
   }
 

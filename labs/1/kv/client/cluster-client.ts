@@ -6,7 +6,8 @@
  * of; a key missing from it is asked of the scheduler (GetRegion). On an answer with a region error:
  *   NotLeader         the leader it names (or, with none, the next member) is tried;
  *   EpochNotMatch     the region changed (split, conf change): the regions the error carries replace it;
- *   RegionNotFound, KeyNotInRegion, StoreNotMatch: the cached region is dropped and asked again;
+ *   RegionNotFound, KeyNotInRegion, StoreNotMatch: the cached region is dropped and asked again, and that
+ *                     member is not tried again by this request;
  *   StaleCommand      the same request is sent again after a short pause.
  * A store that cannot be reached is skipped for the next member. Every request has a deadline.
  *
@@ -23,6 +24,9 @@ import type { SchedulerRpcClient } from '../../scheduler/client/scheduler-rpc-cl
 import { encodeBytes } from '../transaction/mvcc/codec.ts';
 
 type Service = 'tinykvpb.TinyKv';
+
+/** How long a key may have no region at the scheduler (a split's new half not reported yet). */
+const REGION_WAIT_MS = 10_000;
 type Unary = UnaryMethodName<Service>;
 
 /** A request could not be completed before its deadline; says what it last saw. */
@@ -116,7 +120,7 @@ export class ClusterClient {
   /** Writes `mutations` in one transaction; returns its commit timestamp. Throws TxnError if it is refused. */
   async txnWrite(mutations: kvrpcpb.Mutation[], lockTtlMs = 3_000): Promise<bigint> {
     if (mutations.length === 0) throw new ClusterRequestError('a transaction needs at least one mutation');
-    const startTs = await this.scheduler.getTimestamp();
+    const startTs = await this.timestamp();
     const primary = mutations[0]!.key;
     const groups = await this.groupByRegion(mutations, (m) => encodeBytes(m.key));
     // The primary's group first: once it is prewritten, the transaction's fate hangs on the primary's lock.
@@ -126,7 +130,7 @@ export class ClusterClient {
       );
       if (resp.errors.length > 0) throw new TxnError(`prewrite refused: ${describeKeyError(resp.errors[0]!)}`, resp.errors[0]!);
     }
-    const commitTs = await this.scheduler.getTimestamp();
+    const commitTs = await this.timestamp();
     const keyGroups = await this.groupByRegion(mutations.map((m) => m.key), (k) => encodeBytes(k));
     for (const keys of keyGroups) {
       const resp = await this.request(encodeBytes(keys[0]!), 'KvCommit', (context) => kvrpcpb.CommitRequest({ context, startVersion: startTs, keys, commitVersion: commitTs }));
@@ -137,10 +141,23 @@ export class ClusterClient {
 
   /** Reads `key` at a fresh timestamp (a lock in the way is reported, not resolved). */
   async txnGet(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const version = await this.scheduler.getTimestamp();
+    const version = await this.timestamp();
     const resp = await this.request(encodeBytes(key), 'KvGet', (context) => kvrpcpb.GetRequest({ context, key, version }));
     if (resp.error !== undefined) throw new TxnError(`get refused: ${describeKeyError(resp.error)}`, resp.error);
     return resp.notFound ? undefined : resp.value;
+  }
+
+  /** A timestamp from the scheduler's TSO; a broken stream is opened again, within the request deadline. */
+  private async timestamp(): Promise<bigint> {
+    const deadline = this.options.runtime.now() + (this.options.requestTimeoutMs ?? 20_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.scheduler.getTimestamp();
+      } catch (err) {
+        if (this.options.runtime.now() >= deadline) throw new ClusterRequestError(`no timestamp from the scheduler: ${describe(err)}`);
+        await this.sleep(Math.min(1_000, 50 * 2 ** Math.min(attempt, 5)));
+      }
+    }
   }
 
   /** Items in groups of the same region, the group of the first item first. */
@@ -233,19 +250,31 @@ export class ClusterClient {
       return;
     }
     if (error.staleCommand !== undefined) return; // same again, after the pause
+    // RegionNotFound, KeyNotInRegion, StoreNotMatch: this peer cannot serve it (the scheduler's leader may be
+    // stale too); ask the scheduler again and try another member.
+    skip.add(peer.id);
     this.forget(cached.region.id);
   }
 
-  /** The cached region holding `key`, or the scheduler's. */
+  /**
+   * The cached region holding `key`, or the scheduler's. Right after a split the scheduler may not know the
+   * new region until its leader reports: ask again for a while (REGION_WAIT_MS) before giving up.
+   */
   private async locate(key: Uint8Array): Promise<CachedRegion> {
     const hit = this.regions.find((r) => inRegion(key, r.region));
     if (hit !== undefined) return hit;
-    this.stats.schedulerLookups++;
-    const { region, leader } = await this.scheduler.getRegion(key);
-    if (region === undefined) throw new ClusterRequestError(`the scheduler knows no region for key ${showKey(key)} yet`);
-    const entry = { region, leader };
-    this.insert(entry);
-    return entry;
+    const giveUpAt = this.options.runtime.now() + REGION_WAIT_MS;
+    for (;;) {
+      this.stats.schedulerLookups++;
+      const { region, leader } = await this.scheduler.getRegion(key);
+      if (region !== undefined) {
+        const entry = { region, leader };
+        this.insert(entry);
+        return entry;
+      }
+      if (this.options.runtime.now() >= giveUpAt) throw new ClusterRequestError(`the scheduler knows no region for key ${showKey(key)} (asked for ${REGION_WAIT_MS} ms)`);
+      await this.sleep(50);
+    }
   }
 
   private insert(entry: CachedRegion): void {

@@ -152,6 +152,12 @@ export class SchedulerRpcClient {
     });
   }
 
+  /** The status of the region's last operator (RUNNING while one runs), or undefined if it never had one. */
+  async operatorStatus(regionId: number): Promise<schedulerpb.OperatorStatus | undefined> {
+    const resp = await this.call('GetOperator', schedulerpb.GetOperatorRequest({ header: this.header(), regionId }), false);
+    return resp.header?.error !== undefined ? undefined : resp.status;
+  }
+
   private header(): schedulerpb.RequestHeader {
     return schedulerpb.RequestHeader({ clusterId: this.clusterIdValue });
   }

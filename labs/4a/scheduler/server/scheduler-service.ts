@@ -80,6 +80,8 @@ export class SchedulerService {
     this.gcSafePoint = loaded.gcSafePoint;
     this.config = loaded.config ?? metapb.Cluster({ id: clusterId, maxPeerCount: this.cluster.options.maxReplicas });
     this.coordinator = new Coordinator(this.cluster);
+    this.cluster.onOperatorEvent = (op, outcome) =>
+      this.log(outcome === 'running' ? `operator started: ${op.toString()}` : `operator ${outcome}: ${op.desc} on region ${op.regionId}`);
   }
 
   /** Opens (or creates) the data directory, reserves ids and time, and starts the background work. */
@@ -129,8 +131,7 @@ export class SchedulerService {
   private scheduleRound(): void {
     if (!this.cluster.isBootstrapped()) return;
     try {
-      const started = this.coordinator.runOnce();
-      if (started > 0) this.log(`scheduled ${started} operator(s)`);
+      this.coordinator.runOnce();
     } catch (err) {
       if (!(err instanceof NotReservedError)) throw err;
       void this.reserveIds(); // ids ran short this round; the next round will have them

@@ -15,6 +15,8 @@ export interface ControllerContext {
   getRegion(id: number): RegionInfo | undefined;
   /** Hands a heartbeat response to the region's leader. */
   send(resp: schedulerpb.RegionHeartbeatResponse): void;
+  /** Hears of each operator started and ended (a server logs them). */
+  onEvent?(op: Operator, outcome: OperatorOutcome): void;
 }
 
 export class OperatorController {
@@ -53,6 +55,7 @@ export class OperatorController {
     if (existing !== undefined) this.outcomes.set(op.regionId, 'replaced');
     op.startMs = this.ctx.nowMs();
     this.running.set(op.regionId, op);
+    this.ctx.onEvent?.(op, 'running');
     const step = op.check(region);
     if (step !== undefined) this.sendStep(region, step);
     return true;
@@ -95,6 +98,7 @@ export class OperatorController {
   private finish(op: Operator, outcome: OperatorOutcome): void {
     this.running.delete(op.regionId);
     this.outcomes.set(op.regionId, outcome);
+    this.ctx.onEvent?.(op, outcome);
   }
 
   private sendStep(region: RegionInfo, step: OpStep): void {
