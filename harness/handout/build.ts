@@ -39,6 +39,11 @@ function isKitOnly(rel: string): boolean {
   return /\.kit-only\./.test(path.basename(rel));
 }
 
+/** Labs from 3B on run a real cluster of their own code (make cluster): the raftstore is theirs by then. */
+function hasRealCluster(lab: Lab): boolean {
+  return labFirstStageIndex(lab) >= labFirstStageIndex(getLab('3b'));
+}
+
 /** The harness files a handout of `lab` needs (repository-relative), from the import closure of its starts. */
 export function handoutHarnessFiles(root: string, lab: Lab): string[] {
   const starts: string[] = [
@@ -50,6 +55,7 @@ export function handoutHarnessFiles(root: string, lab: Lab): string[] {
     'harness/tools/impl-register.ts',
     'harness/handout/upgrade.ts',
   ];
+  if (hasRealCluster(lab)) starts.push('harness/real-cluster/playground.ts');
   for (const stage of handoutStages(lab)) {
     const dir = path.join(root, 'harness/suites', stage.suiteDir);
     if (!fs.existsSync(dir)) continue;
@@ -139,8 +145,10 @@ function handoutPackageJson(root: string, lab: Lab): string {
   pkg.scripts = {
     test: `tsx harness/labs/run-stage.ts ${lab.id}`,
     typecheck: 'tsc --noEmit',
-    'tinykv-server': `tsx ${HANDOUT_IMPL_DIR}/bin/tinykv-server.ts`,
-    'tinykv-ctl': `tsx ${HANDOUT_IMPL_DIR}/bin/tinykv-ctl.ts`,
+    // exec: no shell between npm's signal and the server
+    'tinykv-server': `exec node --import tsx ${HANDOUT_IMPL_DIR}/bin/tinykv-server.ts`,
+    'tinyscheduler-server': `exec node --import tsx ${HANDOUT_IMPL_DIR}/bin/tinyscheduler-server.ts`,
+    'tinykv-ctl': `exec node --import tsx ${HANDOUT_IMPL_DIR}/bin/tinykv-ctl.ts`,
   };
   return `${JSON.stringify(pkg, null, 2)}\n`;
 }
@@ -195,7 +203,7 @@ export STAGE
 
 PROJECTS := ${targets.map((t) => t.target).join(' ')}
 
-.PHONY: help grade ui trace server ctl typecheck upgrade $(PROJECTS)
+.PHONY: help grade ui trace server ctl ${hasRealCluster(lab) ? 'scheduler cluster ' : ''}typecheck upgrade $(PROJECTS)
 
 help:
 \t@echo "TinyKV-TS, lab ${lab.id}: your code is in ${HANDOUT_IMPL_DIR}/ (fill the stubs marked 'Your code here')."
@@ -206,7 +214,9 @@ ${help}
 \t@echo "  make trace FILE=.tmp/traces/<test>-<seed>.jsonl   a failed run's trace as an HTML page"
 \t@echo "  make server ARGS='--addr 127.0.0.1:20160 --path /tmp/tinykv-data'   your tinykv-server"
 \t@echo "  make ctl ARGS='--addr 127.0.0.1:20160 get hello'                    tinykv-ctl"
-\t@echo "  make typecheck      tsc --noEmit over your code and the harness"
+${hasRealCluster(lab) ? `\t@echo "  make cluster        your scheduler and 3 of your stores on loopback (DIR=, STORES=); Ctrl-C stops them"
+\t@echo "  make scheduler ARGS='--path /tmp/sched'                              your tinyscheduler-server"
+` : ''}\t@echo "  make typecheck      tsc --noEmit over your code and the harness"
 \t@echo "  make upgrade LAB=<next lab> KIT=<kit dir>  (or FROM=<handout of the next lab>)   the next lab's stubs and"
 \t@echo "                      suites, keeping every block you wrote; without LAB: this lab again, after a kit fix"
 
@@ -227,7 +237,13 @@ server:
 
 ctl:
 \t@exec node --import tsx --import ./harness/tools/impl-register.ts $(or $(IMPL),${HANDOUT_IMPL_DIR})/bin/tinykv-ctl.ts $(ARGS)
+${hasRealCluster(lab) ? `
+scheduler:
+\t@exec node --import tsx --import ./harness/tools/impl-register.ts $(or $(IMPL),${HANDOUT_IMPL_DIR})/bin/tinyscheduler-server.ts $(ARGS)
 
+cluster:
+\t@exec node --import tsx harness/real-cluster/playground.ts $(if $(DIR),--dir $(DIR)) $(if $(STORES),--stores $(STORES)) $(if $(IMPL),--impl $(IMPL)) $(if $(SLOW),--slow)
+` : ''}
 typecheck:
 \tnode_modules/.bin/tsc --noEmit -p .
 
