@@ -137,7 +137,13 @@ test('a real cluster: splits, a killed store, a joining store, every write read 
     }, 30_000).catch(async (err: unknown) => {
       const all = await scheduler.scanRegions(new Uint8Array(0), new Uint8Array(0), 0);
       const running = all.map((r) => `region ${r.region.id} v${r.region.regionEpoch?.version}/c${r.region.regionEpoch?.confVer} peers ${r.region.peers.map((p) => `${p.id}@${p.storeId}`).join(',')} leader ${r.leader?.id}`);
-      throw new Error(`${(err as Error).message}\nregions:\n${running.join('\n')}\nscheduler log:\n${schedulerProc.stdout.split('\n').filter((l) => /operator/.test(l)).slice(-30).join('\n')}`);
+      const storeLogs = servers
+        .filter((s) => s.name.startsWith('store'))
+        .map((s) => `${s.name} (pid ${s.pid}):\n${(s.stdout + s.stderr).split('\n').filter((l) => l.trim() !== '').slice(-25).join('\n')}`);
+      throw new Error(
+        `${(err as Error).message}\nregions:\n${running.join('\n')}\nscheduler log:\n${schedulerProc.stdout.split('\n').filter((l) => /operator/.test(l)).slice(-30).join('\n')}\n` +
+          `store logs:\n${storeLogs.join('\n')}`,
+      );
     });
     const peerOn2 = (r: { peers: { id: number; storeId: number }[] }) => r.peers.find((p) => p.storeId === store2Id)?.id;
     const before = new Map(regions.map((r) => [r.region.id, peerOn2(r.region)]));
