@@ -26,7 +26,7 @@ endif
 STAGE_TARGETS := project1 project2a project2aa project2ab project2ac project2b project2c \
 	project3a project3b project3c project4a project4b project4c
 
-.PHONY: help test typecheck labs labs-check handout integrity ui trace server scheduler cluster ctl bench bugzoo power grade $(STAGE_TARGETS)
+.PHONY: help test typecheck labs labs-check handout integrity ui trace server scheduler cluster e2e ctl bench bugzoo power grade $(STAGE_TARGETS)
 
 help:
 	@echo "TinyKV-TS targets:"
@@ -52,6 +52,7 @@ help:
 	@echo "  make ctl ARGS='--addr 127.0.0.1:20160 get hello'                    tinykv-ctl of IMPL (default reference)"
 	@echo "  make scheduler ARGS='--path /tmp/sched'                              tinyscheduler-server of IMPL"
 	@echo "  make cluster [DIR=.tmp/cluster] [STORES=3]    a scheduler and 3 stores of IMPL on loopback; Ctrl-C stops them"
+	@echo "  make e2e             the end-to-end test of a real cluster of processes (about 40 s; not in npm test yet)"
 	@echo "  make labs            regenerate the lab copies labs/<lab>/ from the markers in reference/ (refuses to"
 	@echo "                       overwrite files changed since it wrote them: FORCE=1 overrides)"
 	@echo "  make handout LAB=2a OUT=<dir>   a student repository for one lab: its code, the suites up to it, no solutions"
@@ -92,6 +93,9 @@ ctl:
 
 scheduler:
 	@$(RUN_BIN) $(or $(IMPL),reference)/bin/tinyscheduler-server.ts $(ARGS)
+
+e2e:
+	@node_modules/.bin/vitest run --config vitest.e2e.config.ts
 
 cluster:
 	@exec node --import tsx harness/real-cluster/playground.ts $(if $(DIR),--dir $(DIR)) $(if $(STORES),--stores $(STORES)) $(if $(IMPL),--impl $(IMPL)) $(if $(SLOW),--slow)

@@ -14,8 +14,8 @@ import { closeEngines, openEngines } from '@impl/kv/raftstore/engines.ts';
 import { encodeBytes } from '@impl/kv/transaction/mvcc/codec.ts';
 import { RealRuntime } from '@impl/runtime/real-runtime.ts';
 import { SchedulerRpcClient } from '@impl/scheduler/client/scheduler-rpc-client.ts';
-import { defaultImpl } from '../../tools/default-impl.ts';
-import { fastStoreArgs, signalServer, startServer, stopAll, type ServerProcess } from '../../real-cluster/processes.ts';
+import { defaultImpl } from '../tools/default-impl.ts';
+import { fastStoreArgs, signalServer, startServer, stopAll, type ServerProcess } from './processes.ts';
 
 const IMPL_DIR = path.resolve(process.env.IMPL ?? defaultImpl(process.cwd()));
 const WRITES = 5_000;
