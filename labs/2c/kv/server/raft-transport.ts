@@ -159,6 +159,8 @@ export function snapshotChunks(msg: RaftMessage, chunkBytes: number): raft_serve
 /** The way to one other store. */
 class Connection {
   private client: Client | undefined;
+  /** The address the client was made for. */
+  private address = '';
   private stream: grpc.ClientWritableStream<RaftMessage> | undefined;
   private connecting = false;
   private retryAt = 0;
@@ -199,6 +201,7 @@ class Connection {
       (address) => {
         this.connecting = false;
         const Ctor = clientConstructor('tinykvpb.TinyKv');
+        this.address = address;
         this.client = new Ctor(address, grpc.credentials.createInsecure(), clientOptions());
         for (const msg of this.waiting.splice(0)) this.write(msg);
       },
@@ -231,7 +234,7 @@ class Connection {
 
   private sendSnapshot(client: Client, msg: RaftMessage): void {
     const call = client.Snapshot((err) => {
-      if (err !== null) this.options.log?.(`snapshot of region ${msg.regionId} to store ${this.toStore} failed: ${err.details}`);
+      if (err !== null) this.options.log?.(`snapshot of region ${msg.regionId} to store ${this.toStore} at ${this.address} failed: ${err.details}`);
     });
     call.on('error', () => undefined);
     for (const chunk of snapshotChunks(msg, this.options.chunkBytes ?? 1 << 20)) call.write(chunk);
@@ -246,6 +249,6 @@ class Connection {
     this.client?.close();
     this.client = undefined;
     this.retryAt = this.options.runtime.now() + RECONNECT_BACKOFF_MS;
-    this.options.log?.(`raft stream to store ${this.toStore} broke (${(err as grpc.ServiceError).details ?? err.message}); reconnecting`);
+    this.options.log?.(`raft stream to store ${this.toStore} at ${this.address} broke (${(err as grpc.ServiceError).details ?? err.message}); reconnecting`);
   }
 }
