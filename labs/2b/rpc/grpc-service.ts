@@ -174,3 +174,13 @@ function bind(grpcServer: grpc.Server, addr: string): Promise<number> {
     });
   });
 }
+
+/** A gRPC failure in words: its details, and for an unreachable address a plain "connection refused". */
+export function describeRpcError(err: unknown): string {
+  const e = err as Partial<grpc.ServiceError>;
+  if (err instanceof Error && typeof e.details === 'string') {
+    if (e.code === grpc.status.UNAVAILABLE && /ECONNREFUSED/.test(e.details)) return 'connection refused';
+    return e.details.replace(/\s*Resolution note:.*$/s, '');
+  }
+  return err instanceof Error ? err.message : String(err);
+}

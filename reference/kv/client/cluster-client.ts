@@ -22,6 +22,8 @@ import { callUnary, clientConstructor, clientOptions, type RequestOf, type Respo
 import type { Runtime } from '../../runtime/runtime.ts';
 import type { SchedulerRpcClient } from '../../scheduler/client/scheduler-rpc-client.ts';
 import { encodeBytes } from '../transaction/mvcc/codec.ts';
+import { keyInRegion, rangesOverlap } from '../raftstore/region-util.ts';
+import { describeRpcError as describe } from '../../rpc/grpc-service.ts';
 
 type Service = 'tinykvpb.TinyKv';
 
@@ -261,7 +263,7 @@ export class ClusterClient {
    * new region until its leader reports: ask again for a while (REGION_WAIT_MS) before giving up.
    */
   private async locate(key: Uint8Array): Promise<CachedRegion> {
-    const hit = this.regions.find((r) => inRegion(key, r.region));
+    const hit = this.regions.find((r) => keyInRegion(key, r.region));
     if (hit !== undefined) return hit;
     const giveUpAt = this.options.runtime.now() + REGION_WAIT_MS;
     for (;;) {
@@ -278,7 +280,7 @@ export class ClusterClient {
   }
 
   private insert(entry: CachedRegion): void {
-    this.regions = this.regions.filter((r) => r.region.id !== entry.region.id && !overlaps(r.region, entry.region));
+    this.regions = this.regions.filter((r) => r.region.id !== entry.region.id && !rangesOverlap(r.region, entry.region));
     this.regions.push(entry);
     this.regions.sort((a, b) => Buffer.compare(a.region.startKey, b.region.startKey));
   }
@@ -307,16 +309,6 @@ function pickPeer(cached: CachedRegion, skip: Set<number>): metapb.Peer | undefi
   return cached.region.peers.find((p) => !skip.has(p.id));
 }
 
-function inRegion(key: Uint8Array, region: metapb.Region): boolean {
-  return Buffer.compare(key, region.startKey) >= 0 && (region.endKey.length === 0 || Buffer.compare(key, region.endKey) < 0);
-}
-
-function overlaps(a: metapb.Region, b: metapb.Region): boolean {
-  const aBeforeB = a.endKey.length > 0 && Buffer.compare(a.endKey, b.startKey) <= 0;
-  const bBeforeA = b.endKey.length > 0 && Buffer.compare(b.endKey, a.startKey) <= 0;
-  return !aBeforeB && !bBeforeA;
-}
-
 function showKey(key: Uint8Array): string {
   const text = Buffer.from(key).toString('utf8');
   return /^[\x20-\x7e]*$/.test(text) ? JSON.stringify(text) : `0x${Buffer.from(key).toString('hex')}`;
@@ -328,7 +320,3 @@ function describeKeyError(e: kvrpcpb.KeyError): string {
   return e.abort || e.retryable || 'key error';
 }
 
-function describe(err: unknown): string {
-  if (err instanceof Error && typeof (err as grpc.ServiceError).details === 'string') return (err as grpc.ServiceError).details;
-  return err instanceof Error ? err.message : String(err);
-}

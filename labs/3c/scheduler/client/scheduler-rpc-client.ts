@@ -12,6 +12,7 @@ import { metapb, schedulerpb } from '#proto';
 import { callUnary, clientConstructor, clientOptions, type RequestOf, type ResponseOf, type ServiceClient, type UnaryMethodName } from '#proto/grpc.ts';
 import type { Runtime } from '../../runtime/runtime.ts';
 import type { SchedulerClient } from '../../kv/raftstore/scheduler-client.ts';
+import { describeRpcError } from '../../rpc/grpc-service.ts';
 import { TSO_LOGICAL_BITS } from '../id-allocator.ts';
 
 type Service = 'schedulerpb.Scheduler';
@@ -269,13 +270,6 @@ function backoff(attempt: number): number {
 }
 
 function describe(err: unknown): string {
-  if (err instanceof Error && 'details' in err && typeof (err as grpc.ServiceError).details === 'string') {
-    const details = (err as grpc.ServiceError).details;
-    if ((err as grpc.ServiceError).code === grpc.status.UNAVAILABLE) {
-      const refused = /ECONNREFUSED/.test(details);
-      return refused ? 'connection refused: is tinyscheduler-server running there?' : details.replace(/\s*Resolution note:.*$/s, '');
-    }
-    return details;
-  }
-  return err instanceof Error ? err.message : String(err);
+  const text = describeRpcError(err);
+  return text === 'connection refused' ? 'connection refused: is tinyscheduler-server running there?' : text;
 }
