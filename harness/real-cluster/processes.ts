@@ -8,6 +8,7 @@
  * test checks after the suites.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,6 +60,7 @@ export async function startServer(
   onSpawn?.(server);
   proc.stdout!.on('data', (d: Buffer) => (server.stdout += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (server.stderr += d.toString()));
+  keepOutput(server);
   server.address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start listening within ${timeoutMs} ms:\n${server.stdout}${server.stderr}`)), timeoutMs);
     const look = () => {
@@ -75,6 +77,19 @@ export async function startServer(
     });
   });
   return server;
+}
+
+/**
+ * With TINYKV_SERVER_LOGS=DIR, everything a server prints is also written to DIR/<name>-<pid>.log (for
+ * reading a failed run's whole story; LOG_LEVEL=info or debug makes the stores say more).
+ */
+function keepOutput(server: ServerProcess): void {
+  const dir = process.env.TINYKV_SERVER_LOGS;
+  if (dir === undefined || dir === '') return;
+  fs.mkdirSync(dir, { recursive: true });
+  const file = fs.createWriteStream(path.join(dir, `${server.name}-${server.pid}.log`));
+  server.proc.stdout!.pipe(file);
+  server.proc.stderr!.pipe(file);
 }
 
 /** Sends `signal` to the server's process group; resolves with its exit code. */

@@ -18,6 +18,7 @@ import { StandaloneStorage } from '../kv/storage/standalone-storage.ts';
 import { RaftStorage } from '../kv/storage/raft-storage.ts';
 import { defaultConfig, testConfig, validateConfig, type RaftstoreConfig } from '../kv/raftstore/config.ts';
 import { StoreNode } from '../kv/server/store-node.ts';
+import { RaftServiceGate } from '../kv/server/raft-transport.ts';
 import { RealRuntime } from '../runtime/real-runtime.ts';
 import { SchedulerRpcClient } from '../scheduler/client/scheduler-rpc-client.ts';
 import { describeError, parseCommandLine, parseDuration, runMain, stopOnSignal, UsageError } from './until-signal.ts';
@@ -166,13 +167,15 @@ async function clusterStore(args: ServerArgs, schedulerAddr: string): Promise<nu
       return node.raftstore.sendCommand(req);
     },
   });
+  // Other stores' raft streams are refused (UNAVAILABLE, they retry) until the store's transport exists.
+  const raftGate = new RaftServiceGate();
   let grpcServer: TinyKvGrpcServer;
   try {
     grpcServer = await TinyKvGrpcServer.start(new Server(storage), {
       addr: args.addr,
       extraHandlers: {
-        Raft: (call, callback) => (node === undefined ? call.destroy() : node.transport.raftHandler(call, callback)),
-        Snapshot: (call, callback) => (node === undefined ? call.destroy() : node.transport.snapshotHandler(call, callback)),
+        Raft: raftGate.raftHandler,
+        Snapshot: raftGate.snapshotHandler,
       },
       onHandlerError: (method, err) => console.error(`tinykv-server: ${method} failed: ${describeError(err)}`),
     });
@@ -200,6 +203,7 @@ async function clusterStore(args: ServerArgs, schedulerAddr: string): Promise<nu
       engineOptions: { syncWrites: args.sync },
       log,
     });
+    raftGate.open(node.transport);
   } catch (err) {
     console.error(`tinykv-server: ${describeError(err)}`);
     grpcServer.forceStop();

@@ -125,6 +125,39 @@ export class GrpcRaftTransport implements Transport<RaftMessage> {
   }
 }
 
+/**
+ * The Raft and Snapshot methods of a store whose raftstore is still starting. The gRPC server listens first
+ * (so the store can register its address), and other stores may open their streams before the transport
+ * exists: such a call is answered UNAVAILABLE, which the sender sees as a broken stream (it tries again
+ * after a backoff). Destroying the call instead would leave the sender's stream open with no error, and
+ * every message on it lost for as long as the connection lives.
+ */
+export class RaftServiceGate {
+  private transport: GrpcRaftTransport | undefined;
+  /** Streams refused while starting (logs and tests). */
+  refused = 0;
+
+  /** From now on the methods go to `transport`. */
+  open(transport: GrpcRaftTransport): void {
+    this.transport = transport;
+  }
+
+  readonly raftHandler: grpc.handleClientStreamingCall<RaftMessage, raft_serverpb.Done> = (call, callback) => {
+    if (this.transport !== undefined) return this.transport.raftHandler(call, callback);
+    this.refuse(callback);
+  };
+
+  readonly snapshotHandler: grpc.handleClientStreamingCall<raft_serverpb.SnapshotChunk, raft_serverpb.Done> = (call, callback) => {
+    if (this.transport !== undefined) return this.transport.snapshotHandler(call, callback);
+    this.refuse(callback);
+  };
+
+  private refuse(callback: grpc.sendUnaryData<raft_serverpb.Done>): void {
+    this.refused++;
+    callback({ code: grpc.status.UNAVAILABLE, details: 'the store is still starting' }, null);
+  }
+}
+
 /** The message a snapshot's chunks make, or why they make none. */
 export function assembleSnapshot(head: RaftMessage | undefined, parts: readonly Uint8Array[]): RaftMessage | string {
   const snapshot = head?.message?.snapshot;
@@ -223,7 +256,10 @@ class Connection {
     }
     if (this.stream === undefined) {
       const stream = client.Raft((err) => {
-        if (err !== null && err.code !== grpc.status.CANCELLED) this.broken(stream, err);
+        // The call is over: with an error (the other store refused it or went away) or ended by the other
+        // side. Either way nothing more can be written on it.
+        if (err === null) this.ended(stream);
+        else if (err.code !== grpc.status.CANCELLED) this.broken(stream, err);
       });
       stream.on('error', (err: Error) => this.broken(stream, err));
       this.stream = stream;
@@ -240,6 +276,11 @@ class Connection {
     for (const chunk of snapshotChunks(msg, this.options.chunkBytes ?? 1 << 20)) call.write(chunk);
     call.end();
     this.stats.snapshotsSent++;
+  }
+
+  /** The other store ended the stream: the next message opens a new one. */
+  private ended(stream: grpc.ClientWritableStream<RaftMessage>): void {
+    if (this.stream === stream) this.stream = undefined;
   }
 
   /** The stream broke: forget the address (the store may be elsewhere now) and reconnect on a later send. */
