@@ -52,7 +52,7 @@ help:
 	@echo "  make ctl ARGS='--addr 127.0.0.1:20160 get hello'                    tinykv-ctl of IMPL (default reference)"
 	@echo "  make scheduler ARGS='--path /tmp/sched'                              tinyscheduler-server of IMPL"
 	@echo "  make cluster [DIR=.tmp/cluster] [STORES=3]    a scheduler and 3 stores of IMPL on loopback; Ctrl-C stops them"
-	@echo "  make e2e             the end-to-end test of a real cluster of processes (about 40 s; not in npm test yet)"
+	@echo "  make e2e             the end-to-end test of a real cluster of processes alone (about 40 s; also in npm test)"
 	@echo "  make labs            regenerate the lab copies labs/<lab>/ from the markers in reference/ (refuses to"
 	@echo "                       overwrite files changed since it wrote them: FORCE=1 overrides)"
 	@echo "  make handout LAB=2a OUT=<dir>   a student repository for one lab: its code, the suites up to it, no solutions"
@@ -95,7 +95,7 @@ scheduler:
 	@$(RUN_BIN) $(or $(IMPL),reference)/bin/tinyscheduler-server.ts $(ARGS)
 
 e2e:
-	@node_modules/.bin/vitest run --config vitest.e2e.config.ts
+	@node_modules/.bin/vitest run harness/real-cluster/cluster.test.ts
 
 cluster:
 	@exec node --import tsx harness/real-cluster/playground.ts $(if $(DIR),--dir $(DIR)) $(if $(STORES),--stores $(STORES)) $(if $(IMPL),--impl $(IMPL)) $(if $(SLOW),--slow)

@@ -41,7 +41,9 @@ export async function startServer(
   onSpawn?: (server: ServerProcess) => void,
 ): Promise<ServerProcess> {
   const file = path.join(implDir, 'bin', script);
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--import', IMPL_HOOKS, file, ...args], {
+  // TINYKV_SERVER_NODE_ARGS: extra options for node itself, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.TINYKV_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--import', IMPL_HOOKS, file, ...args], {
     cwd: KIT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -103,6 +103,17 @@ describe('RealRuntime', () => {
     expect(log).toEqual(['caller', 'first start', 'first end', 'second', 'timer']);
   });
 
+  test('waitingJobs tells a job how many jobs wait behind it', async () => {
+    const { rt } = runtime();
+    const seen: number[] = [];
+    for (let i = 0; i < 3; i++) rt.post(`job ${i}`, () => void seen.push(rt.waitingJobs()));
+    expect(rt.waitingJobs()).toBe(3);
+    await until('the jobs', () => seen.length === 3);
+    expect(seen).toEqual([2, 1, 0]);
+    // The simulation gives no such hint: a raftstore there handles its Readies at the end of every job.
+    expect('waitingJobs' in SimNodeRuntime.prototype).toBe(false);
+  });
+
   test('a failing job is reported and the queue goes on', async () => {
     const { rt, errors } = runtime('store 1');
     const log: string[] = [];

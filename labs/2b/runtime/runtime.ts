@@ -66,6 +66,13 @@ export interface Runtime {
    * Errors are reported by the runtime (real: its onError; simulation: the run fails), never swallowed.
    */
   spawn(name: string, task: () => Promise<void>): void;
+
+  /**
+   * How many jobs wait in this actor's queue right now: a hint that lets an actor under load gather work
+   * (the raftstore handles the Readies of many queued commands at once). Optional: a runtime that leaves it
+   * out (the simulation) gets every job's work done at the end of that job.
+   */
+  waitingJobs?(): number;
 }
 
 /** Called for each message that arrives for this store, as a job of its actor. */

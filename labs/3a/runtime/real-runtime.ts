@@ -114,6 +114,10 @@ export class RealRuntime implements Runtime {
     return { cancel: timer.stop };
   }
 
+  waitingJobs(): number {
+    return this.jobs.length;
+  }
+
   post(label: string, fn: Job): void {
     this.enqueue({ kind: 'post', label, fn });
   }

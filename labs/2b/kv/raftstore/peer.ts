@@ -10,6 +10,7 @@ import type { Logger } from '../../util/log.ts';
 import type { Callback } from './callback.ts';
 import { errorResponse, staleCommandError } from './cmd-resp.ts';
 import type { StoreContext } from './context.ts';
+import { mergeAppends } from './message-batching.ts';
 import { PeerStorage } from './peer-storage.ts';
 import { cloneEpoch, clonePeer, cloneRegion, findPeerById, findPeerOnStore, isInitialMessage } from './region-util.ts';
 
@@ -302,9 +303,9 @@ export class Peer {
     return inRegion;
   }
 
-  /** Wraps raft messages with routing facts and hands them to the transport. */
+  /** Wraps raft messages with routing facts and hands them to the transport (appends that continue each other as one). */
   sendRaftMessages(ctx: StoreContext, messages: eraftpb.Message[]): void {
-    for (const m of messages) {
+    for (const m of mergeAppends(messages)) {
       const to = this.getPeerFromCache(m.to);
       if (to === undefined) {
         this.logger.warn('cannot send: unknown peer', { to: m.to, type: eraftpb.MessageType[m.msgType] });

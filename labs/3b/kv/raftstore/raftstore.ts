@@ -143,6 +143,8 @@ export class Raftstore {
   private readonly storeWorker: StoreWorker;
   private readonly timers: TimerHandle[] = [];
   private stopped = false;
+  /** A 'raft ready' job waits in the queue (see job()). */
+  private readyJobQueued = false;
   private stopping: Promise<void> | undefined;
   private readonly probes = new WeakMap<Peer, RaftProbe>();
   /** Peers that handled a Ready since the last takeChangedProbes (their raft state may have moved). */
@@ -253,10 +255,25 @@ export class Raftstore {
     runtime.post('raftstore start', () => this.job(() => undefined));
   }
 
-  /** Runs `work` as the body of an actor job, then handles the Readies it caused. */
+  /**
+   * Runs `work` as the body of an actor job, then handles the Readies it caused. When other jobs already wait
+   * (a real runtime under load: waitingJobs), their Readies are gathered with this one's instead, in one
+   * 'raft ready' job queued behind them: one raft-log write and one message per follower then carry many
+   * proposals. The simulation's runtime gives no such hint, so there every job handles its Readies at once.
+   */
   private async job(work: () => void | Promise<void>): Promise<void> {
     if (this.stopped) return;
     await work();
+    if ((this.ctx.runtime.waitingJobs?.() ?? 0) > 0) {
+      if (!this.readyJobQueued) {
+        this.readyJobQueued = true;
+        this.ctx.runtime.post('raft ready', async () => {
+          this.readyJobQueued = false;
+          if (!this.stopped) await this.handleReadies();
+        });
+      }
+      return;
+    }
     await this.handleReadies();
   }
 
