@@ -26,7 +26,7 @@ endif
 STAGE_TARGETS := project1 project2a project2aa project2ab project2ac project2b project2c \
 	project3a project3b project3c project4a project4b project4c
 
-.PHONY: help test typecheck labs labs-check handout integrity ui trace server scheduler cluster e2e ctl bench bugzoo power grade $(STAGE_TARGETS)
+.PHONY: help test typecheck labs labs-check handout integrity ui trace server scheduler cluster e2e ctl bench bugzoo power grade grade-class grade-merge $(STAGE_TARGETS)
 
 help:
 	@echo "TinyKV-TS targets:"
@@ -46,6 +46,9 @@ help:
 	@echo "  make project4a       stage 4A (MVCC) against IMPL (default labs/4a)"
 	@echo "  make project4b       stage 4B (KvGet, KvPrewrite, KvCommit) against IMPL (default labs/4b)"
 	@echo "  make project4c       stage 4C (KvScan, KvCheckTxnStatus, ...) against IMPL (default labs/4c)"
+	@echo "  make grade-class STAGE=3b SUBMISSIONS=<dir>   grade a class: each submission's student blocks, sandboxed;"
+	@echo "                       RUNS, JOBS, SEED, RUN, SHARD=i/n (0-based), OUT, RUN_TIMEOUT=<s>, MEMORY_MB; class.csv/json/html"
+	@echo "  make grade-merge SHARDS=<dir> [OUT=<dir>]   the class report of a sharded grading"
 	@echo "  make ui STAGE=2aa    Vitest UI for a stage's suites on http://127.0.0.1:51204/__vitest__/ (IMPL as above)"
 	@echo "  make trace FILE=.tmp/traces/<test>-<seed>.jsonl   the trace viewer: one HTML page (lanes, messages, leaders, crashes)"
 	@echo "  make server ARGS='--addr 127.0.0.1:20160 --path /tmp/tinykv-data'   tinykv-server of IMPL (default reference)"
@@ -74,6 +77,12 @@ typecheck:
 
 grade:
 	@$(TSX) harness/grader/cli.ts
+
+grade-class:
+	@$(TSX) harness/class/cli.ts grade
+
+grade-merge:
+	@$(TSX) harness/class/cli.ts merge
 
 $(STAGE_TARGETS):
 	@$(TSX) harness/labs/run-stage.ts $(patsubst project%,%,$@)

@@ -6,6 +6,8 @@
  *   .tmp/grades/   one directory per grading (reports, and the log and trace of each failed run);
  *                  the newest 10 are kept, at most 500 MB in all besides the newest (a grading of a
  *                  buggy lab keeps up to 30 failure traces of several MB each).
+ *   .tmp/class/    one directory per class grading or merge (the code graded, reports, failed runs' logs);
+ *                  the newest 5 are kept, at most 2 GB in all besides the newest.
  *
  * Pruning happens when something new is written there, so the directories never grow without bound.
  */
@@ -22,6 +24,7 @@ export interface RetentionRule {
 export const RETENTION = {
   traces: { keep: 30, maxBytes: 200 * 1024 * 1024 },
   grades: { keep: 10, maxBytes: 500 * 1024 * 1024 },
+  class: { keep: 5, maxBytes: 2 * 1024 * 1024 * 1024 },
 } as const satisfies Record<string, RetentionRule>;
 
 function sizeOf(entry: string): number {

@@ -9,10 +9,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { WorkerPool } from './pool.ts';
+import { WorkerPool, type PoolOptions } from './pool.ts';
 import { gradedTest, matchesRun, replayCommand, runSeed, testFilesOf, type GradedTest } from './plan.ts';
 import type { RunResult } from './protocol.ts';
 import type { Stage } from '../labs/stages.ts';
+
+/** A trace written elsewhere (a sandbox's scratch directory) is copied into the grade directory up to this size. */
+const MAX_COPIED_TRACE_BYTES = 50 * 1024 * 1024;
 
 /** vitest's own limits (vitest.config.ts: test 120 s, hooks 60 s) plus room for the worker to notice them. */
 const DEFAULT_RUN_BUDGET_MS = 120_000 + 2 * 60_000 + 30_000;
@@ -41,6 +44,25 @@ export interface GradeOptions {
   skipFailedSuiteRuns?: boolean;
   /** The grade directory: failed runs keep their log and trace here. */
   outDir: string;
+  /**
+   * Where the runs write their traces (TRACE_DIR), when not <outDir>/traces: a sandboxed worker can write only
+   * to its scratch directory. A failed run's trace is copied into <outDir>/traces.
+   */
+  traceDir?: string;
+  /** The tests, already discovered (the class grader collects them once, with the kit's own lab copy). */
+  tests?: readonly GradedTest[];
+  /**
+   * Which runs of a test to do (run numbers from 0; each run's seed depends on its number only): a shard's
+   * share. Default: 0 .. runs-1.
+   */
+  runsOf?: (test: GradedTest) => number[];
+  /**
+   * Do every planned run, even of a test whose first run did not read its seed (by default such a test runs
+   * once). The class grader needs this: its shards must not depend on each other's results.
+   */
+  everyRun?: boolean;
+  /** How workers start and their memory limit (pool.ts); the class grader starts them in a sandbox. */
+  pool?: Pick<PoolOptions, 'launch' | 'memoryLimitBytes'>;
   /** Called after every finished run (progress display). */
   onRun?: (state: GradeState, test: TestState, result: RunResult) => void;
   /** Set to stop early (Ctrl-C): no new runs start, running ones are stopped. */
@@ -62,6 +84,8 @@ export interface FailedRun {
 
 export interface TestState {
   readonly test: GradedTest;
+  /** The run numbers to do, when not 0 .. planned-1 (a shard's share). */
+  readonly runNumbers?: readonly number[];
   /** Runs wanted (Infinity with a time budget). */
   planned: number;
   started: number;
@@ -87,20 +111,28 @@ export interface GradeState {
   simWallMs: number;
 }
 
-/** Discover the tests (a worker loads each file) and make their states. */
-async function discover(pool: WorkerPool, o: GradeOptions): Promise<TestState[]> {
-  const states: TestState[] = [];
+/** The tests of the stages (a worker loads each file), RUN applied. */
+export async function discoverTests(pool: WorkerPool, o: Pick<GradeOptions, 'root' | 'stages' | 'run'>): Promise<GradedTest[]> {
+  const tests: GradedTest[] = [];
   for (const stage of o.stages) {
     for (const file of testFilesOf(o.root, stage)) {
       for (const t of await pool.collect(file)) {
         if (t.mode === 'skip' || t.mode === 'todo') continue;
         const test = gradedTest(file, t.names, stage.id);
-        if (!matchesRun(test, o.run)) continue;
-        states.push({ test, planned: o.timeBudgetMs === undefined ? o.runs : Infinity, started: 0, done: 0, skipped: 0, passed: 0, failed: [], seedIndependent: false, wallMs: [], virtualMs: [] });
+        if (matchesRun(test, o.run)) tests.push(test);
       }
     }
   }
-  return states;
+  return tests;
+}
+
+function testState(test: GradedTest, o: GradeOptions): TestState {
+  const fresh = { test, started: 0, done: 0, skipped: 0, passed: 0, failed: [], seedIndependent: false, wallMs: [], virtualMs: [] };
+  if (o.runsOf !== undefined) {
+    const runNumbers = o.runsOf(test);
+    return { ...fresh, runNumbers, planned: runNumbers.length };
+  }
+  return { ...fresh, planned: o.timeBudgetMs === undefined ? o.runs : Infinity };
 }
 
 function mean(xs: readonly number[]): number {
@@ -113,15 +145,15 @@ function slug(text: string): string {
 }
 
 export async function grade(o: GradeOptions): Promise<GradeState> {
-  const pool = new WorkerPool({ jobs: o.jobs, impl: o.implDir, root: o.root });
+  const pool = new WorkerPool({ jobs: o.jobs, impl: o.implDir, root: o.root, ...o.pool });
   const startedAt = Date.now();
   const deadline = o.timeBudgetMs === undefined ? Infinity : startedAt + o.timeBudgetMs;
   const stop = o.stop ?? { requested: false };
   try {
-    const tests = await discover(pool, o);
+    const tests = (o.tests ?? (await discoverTests(pool, o))).map((t) => testState(t, o));
     const state: GradeState = { tests, startedAt, inFlight: 0, stoppedEarly: false, peakRssBytes: 0, simEvents: 0, simWallMs: 0 };
     fs.mkdirSync(path.join(o.outDir, 'failures'), { recursive: true });
-    const traceDir = path.join(o.outDir, 'traces');
+    const traceDir = o.traceDir ?? path.join(o.outDir, 'traces');
 
     /** The next run to start, in round-robin order, or undefined if none may start now. */
     const failedSuiteRuns = new Set<number>();
@@ -143,7 +175,7 @@ export async function grade(o: GradeOptions): Promise<GradeState> {
       for (const t of open) {
         if (t.started !== round) continue;
         // A test's later runs wait for its first: it may turn out not to read its seed.
-        if (t.started >= 1 && t.done === 0) continue;
+        if (!o.everyRun && t.started >= 1 && t.done === 0) continue;
         if (Date.now() + mean(t.wallMs) > deadline) continue;
         return t;
       }
@@ -151,7 +183,8 @@ export async function grade(o: GradeOptions): Promise<GradeState> {
     };
 
     const runOne = async (t: TestState): Promise<void> => {
-      const run = t.started++;
+      const run = t.runNumbers?.[t.started] ?? t.started;
+      t.started++;
       state.inFlight++;
       const seed = runSeed(o.baseSeed, t.test, run);
       const env: Record<string, string> = { TRACE_DIR: traceDir };
@@ -170,7 +203,7 @@ export async function grade(o: GradeOptions): Promise<GradeState> {
         state.simEvents += result.events;
         state.simWallMs += result.durationMs;
       }
-      if (run === 0 && !result.readSeed && result.status !== 'failed') t.seedIndependent = true;
+      if (!o.everyRun && run === 0 && !result.readSeed && result.status !== 'failed') t.seedIndependent = true;
       if (result.status === 'passed' || result.status === 'skipped') t.passed++;
       else {
         t.failed.push(recordFailure(o, t.test, run, seed, result, traceDir));
@@ -221,7 +254,16 @@ function recordFailure(o: GradeOptions, test: GradedTest, run: number, seed: num
   fs.writeFileSync(path.join(o.outDir, log), text);
   // The simulation names its trace after the test and the seed (harness/sim/report.ts, tracePath).
   const traceName = `${slug(test.fullName)}-${seed}.jsonl`;
-  const trace = fs.existsSync(path.join(traceDir, traceName)) ? path.join('traces', traceName) : undefined;
+  const written = path.join(traceDir, traceName);
+  const kept = path.join(o.outDir, 'traces', traceName);
+  let trace: string | undefined;
+  if (fs.existsSync(written)) {
+    if (path.resolve(written) !== path.resolve(kept) && fs.statSync(written).size <= MAX_COPIED_TRACE_BYTES) {
+      fs.mkdirSync(path.dirname(kept), { recursive: true });
+      fs.copyFileSync(written, kept);
+    }
+    if (fs.existsSync(kept)) trace = path.join('traces', traceName);
+  }
   const summary = (result.error ?? 'failed').split('\n')[0]!.slice(0, 300);
   return { seed, run, summary, replay, log, trace, traceHash: result.traceHash };
 }

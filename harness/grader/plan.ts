@@ -80,7 +80,7 @@ export function runSeed(base: number, test: GradedTest, run: number): number {
 }
 
 /** Quote for a POSIX shell. */
-function shellQuote(text: string): string {
+export function shellQuote(text: string): string {
   return /^[A-Za-z0-9_./:=@-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 

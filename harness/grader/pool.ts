@@ -6,10 +6,13 @@
  * worker takes its place, so grading goes on. A worker is also replaced after many runs or when its memory
  * grows past a limit (50 runs, 700 MB), so one leaky test cannot starve the rest.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CollectedTest, RunRequest, RunResult, WorkerReply } from './protocol.ts';
+import { treeRssBytes } from './process-tree.ts';
+import { signedText, type CollectedTest, type RunRequest, type RunResult, type WorkerReply } from './protocol.ts';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.ts');
 /** Heap limit of a worker (MB): the heaviest runs (ManyClients scenarios) need about 450. */
@@ -25,10 +28,31 @@ export interface PoolOptions {
   maxRunsPerWorker?: number;
   /** Replace a worker whose peak memory passed this many bytes (default 700 MB). */
   maxRssBytes?: number;
+  /**
+   * Starts a worker some other way (the class grader: inside a sandbox). Gets the command that would run the
+   * worker directly and its environment; returns what to run instead. The IPC channel must reach the worker.
+   */
+  launch?: (command: WorkerCommand) => WorkerCommand;
+  /**
+   * A hard limit on the memory of a worker and everything it started, checked twice a second during a run:
+   * past it the worker is killed and the run fails. Off by default (the heap limit still applies).
+   */
+  memoryLimitBytes?: number;
 }
+
+/** A program to start: file, arguments, environment. */
+export interface WorkerCommand {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+const MEMORY_CHECK_MS = 500;
 
 interface Slot {
   child: ChildProcess;
+  /** Signs this worker's verdicts (it read it at start). */
+  secret: string;
   ready: Promise<void>;
   runs: number;
   busy: boolean;
@@ -39,6 +63,14 @@ interface Slot {
 /** A run that the worker did not finish: the result stands in for the missing one. */
 function lostRun(req: RunRequest, why: string, durationMs: number): RunResult {
   return { id: req.id, status: 'failed', error: why, output: '', durationMs, readSeed: true, maxRssBytes: 0 };
+}
+
+/** Was `result` signed with `secret` (by the worker itself)? */
+function signedBy(secret: string, result: RunResult, seed: number): boolean {
+  if (typeof result.signature !== 'string') return false;
+  const expected = createHmac('sha256', secret).update(signedText(result, seed)).digest();
+  const given = Buffer.from(result.signature, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 export class WorkerPool {
@@ -52,15 +84,25 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const child = fork(WORKER, [], {
-      cwd: this.options.root,
+    const direct: WorkerCommand = {
+      file: process.execPath,
       // A bounded heap: V8 otherwise lets a worker's heap grow far past what a run needs before it collects.
-      execArgv: ['--import', 'tsx', `--max-old-space-size=${WORKER_HEAP_MB}`],
+      args: ['--import', 'tsx', `--max-old-space-size=${WORKER_HEAP_MB}`, WORKER],
       env: { ...process.env, IMPL: this.options.impl, FORCE_COLOR: '0' },
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    };
+    const command = this.options.launch?.(direct) ?? direct;
+    const child = spawn(command.file, command.args, {
+      cwd: this.options.root,
+      env: command.env,
+      // fd 4 (protocol.ts, SECRET_FD): the secret that signs its verdicts, read once at its start.
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc', 'pipe'],
       // Its own process group: a timeout kills the worker and whatever it started.
       detached: true,
     });
+    const secret = randomBytes(32).toString('hex');
+    const secretPipe = child.stdio[4] as Writable;
+    secretPipe.on('error', () => undefined); // a worker that died at start; its exit is reported
+    secretPipe.end(secret);
     child.stderr?.resume(); // a worker's own complaints; runs capture their output themselves
     const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (m: WorkerReply) => {
@@ -74,7 +116,7 @@ export class WorkerPool {
       child.once('exit', onExit);
     });
     ready.catch(() => undefined);
-    return { child, ready, runs: 0, busy: false, rss: 0 };
+    return { child, secret, ready, runs: 0, busy: false, rss: 0 };
   }
 
   private kill(slot: Slot): void {
@@ -139,14 +181,23 @@ export class WorkerPool {
     const result = await new Promise<RunResult>((resolve) => {
       const child = slot!.child;
       let timer: NodeJS.Timeout | undefined;
+      let memoryCheck: NodeJS.Timeout | undefined;
       const finish = (r: RunResult) => {
         clearTimeout(timer);
+        clearInterval(memoryCheck);
         child.off('message', onMessage);
         child.off('exit', onExit);
         resolve(r);
       };
       const onMessage = (m: WorkerReply) => {
-        if (m.type === 'result' && m.result.id === req.id) finish(m.result);
+        if (m.type !== 'result' || m.result.id !== req.id) return;
+        if (!signedBy(slot!.secret, m.result, req.seed)) {
+          // Not the worker's own verdict: the code under test wrote on the channel.
+          workerLost = true;
+          finish(lostRun(req, 'a result for this run came without the worker\'s signature (sent by the code under test?); the run fails', performance.now() - started));
+          return;
+        }
+        finish(m.result);
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         const how = signal !== null ? `killed by ${signal}` : `exited with code ${code}`;
@@ -157,6 +208,15 @@ export class WorkerPool {
         workerLost = true;
         finish(lostRun(req, `the run took longer than its budget of ${Math.round(budgetMs / 1000)} s and was stopped`, performance.now() - started));
       }, budgetMs);
+      const limit = this.options.memoryLimitBytes;
+      if (limit !== undefined && child.pid !== undefined) {
+        memoryCheck = setInterval(() => {
+          const used = treeRssBytes(child.pid!);
+          if (used <= limit) return;
+          workerLost = true;
+          finish(lostRun(req, `the run used ${Math.round(used / 1048576)} MB, more than its limit of ${Math.round(limit / 1048576)} MB, and was stopped`, performance.now() - started));
+        }, MEMORY_CHECK_MS);
+      }
       child.on('message', onMessage);
       child.once('exit', onExit);
       child.send(req);

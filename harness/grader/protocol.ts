@@ -45,7 +45,20 @@ export interface RunResult {
   readonly events?: number;
   /** The worker's peak resident memory so far. */
   readonly maxRssBytes: number;
+  /**
+   * HMAC of the verdict (resultSignature) with the secret the worker read at its start, before any code under
+   * test was loaded: code under test that sends a result of its own over the channel cannot sign it.
+   */
+  readonly signature?: string;
 }
+
+/** The signed part of a result: which run, and its verdict. */
+export function signedText(result: Pick<RunResult, 'id' | 'status'>, seed: number): string {
+  return `${result.id}\u0000${seed}\u0000${result.status}`;
+}
+
+/** The file descriptor on which a worker finds its signing secret (then closes it). */
+export const SECRET_FD = 4;
 
 export type WorkerReply =
   | { readonly type: 'ready'; readonly pid: number }

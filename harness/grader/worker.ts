@@ -8,12 +8,32 @@
  * how long it took, whether the test read its seed at all, the trace hash and virtual time the simulation
  * printed, and the worker's peak memory so far.
  */
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
 import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ShimFile, ShimTest } from './vitest-shim.ts';
 import { defaultImpl } from '../tools/default-impl.ts';
-import type { RunRequest, RunResult, WorkerReply, WorkerRequest } from './protocol.ts';
+import { SECRET_FD, signedText, type RunRequest, type RunResult, type WorkerReply, type WorkerRequest } from './protocol.ts';
+
+/**
+ * The secret that signs verdicts, read from SECRET_FD before any test or code under test is loaded, and the
+ * descriptor closed: later code in this process cannot read it (only this module's scope holds it).
+ */
+const secret = ((): string => {
+  try {
+    const text = fs.readFileSync(SECRET_FD, 'utf8');
+    fs.closeSync(SECRET_FD);
+    return text;
+  } catch {
+    return ''; // started without one (a pool that does not check)
+  }
+})();
+
+function sign(result: RunResult, seed: number): RunResult {
+  return { ...result, signature: createHmac('sha256', secret).update(signedText(result, seed)).digest('hex') };
+}
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const impl = path.resolve(process.env.IMPL ?? defaultImpl(root));
@@ -169,7 +189,7 @@ process.on('message', (raw: unknown) => {
         send({ type: 'collected', file: req.file, tests: [], error: describeError(err) });
       }
     } else if (req.type === 'run') {
-      send({ type: 'result', result: await run(req) });
+      send({ type: 'result', result: sign(await run(req), req.seed) });
     }
   };
   work().catch((err: unknown) => {

@@ -42,7 +42,7 @@ function readLab(dir: string): string | undefined {
 }
 
 /** Every file under `dir` (relative, '/' separators), leaving out what belongs to the machine or to git. */
-function filesUnder(dir: string): string[] {
+export function filesUnder(dir: string): string[] {
   const out: string[] = [];
   const walk = (rel: string): void => {
     for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
