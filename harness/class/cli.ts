@@ -23,7 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GradeUsageError } from '../grader/plan.ts';
 import { RETENTION, prune } from '../retention.ts';
-import { ClassUsageError, gradeClass } from './grade-class.ts';
+import { ClassUsageError, gradeClass, listSubmissions } from './grade-class.ts';
+import { resolveTarget } from '../labs/stages.ts';
 import { MergeError, mergeShards } from './merge.ts';
 import { parseShard, ShardError } from './shard.ts';
 
@@ -89,8 +90,11 @@ async function gradeCommand(argv: string[]): Promise<number> {
   const stage = values.stage.trim().toLowerCase();
   const runs = wholeNumber('RUNS', values.runs, 10);
   const jobs = wholeNumber('JOBS', values.jobs, os.availableParallelism());
-  const outDir = outputDir(values.out, shard.count > 1 ? `${stage}-shard-${shard.index}-of-${shard.count}` : stage);
+  // Checked before an output directory is made: bad input leaves nothing behind.
+  if (resolveTarget(stage) === undefined) throw new ClassUsageError(`unknown stage '${values.stage}': use a stage (1, 2aa, ..., 4c) or a lab (2a)`);
   const submissionsDir = path.resolve(values.submissions);
+  listSubmissions(submissionsDir);
+  const outDir = outputDir(values.out, shard.count > 1 ? `${stage}-shard-${shard.index}-of-${shard.count}` : stage);
   console.log(
     `Class grading of stage ${stage}: submissions in ${submissionsDir}, ${runs} runs per test, ${jobs} workers, seed base ${baseSeed}` +
       `${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''}; each submission in a bubblewrap sandbox`,

@@ -22,7 +22,7 @@ import { buildReport, junitXml, type GradeReport } from '../grader/report.ts';
 import { resolveTarget } from '../labs/stages.ts';
 import { CLASS_SCHEMA_ID, classCsv, classHtml, classRow, type ClassReport, type ClassRow } from './class-report.ts';
 import { HandoutReference, takeIn, type Intake } from './intake.ts';
-import { sandboxLauncher } from './sandbox.ts';
+import { checkSandbox, sandboxLauncher } from './sandbox.ts';
 import { shardRuns, type Shard } from './shard.ts';
 
 export interface ClassOptions {
@@ -153,6 +153,14 @@ export async function gradeClass(o: ClassOptions): Promise<ClassReport> {
   const kitLabDir = path.join(o.root, 'labs', target.lab.id);
   if (!fs.existsSync(kitLabDir)) throw new ClassUsageError(`labs/${target.lab.id} is missing: run \`make labs\` first`);
   const names = listSubmissions(o.submissionsDir);
+  const trialDir = path.join(o.outDir, 'sandbox-check');
+  try {
+    checkSandbox({ kitRoot: o.root, implDir: kitLabDir, scratchDir: trialDir });
+  } catch (err) {
+    throw new ClassUsageError((err as Error).message);
+  } finally {
+    fs.rmSync(trialDir, { recursive: true, force: true });
+  }
   const startedAt = Date.now();
   const cpuBefore = cpuTicks();
 

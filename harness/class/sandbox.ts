@@ -12,7 +12,7 @@
  * Time and memory limits are the pool's (pool.ts: the run budget, and memoryLimitBytes over the worker's
  * whole process tree); the worker's heap is bounded by node's --max-old-space-size too.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkerCommand } from '../grader/pool.ts';
@@ -86,4 +86,27 @@ export function sandboxLauncher(paths: SandboxPaths): (command: WorkerCommand) =
   fs.mkdirSync(path.join(paths.scratchDir, 'tmp'), { recursive: true });
   const args = sandboxArgs(paths);
   return (command) => ({ file: bwrap, args: [...args, command.file, ...command.args], env: sandboxEnv(command.env, paths) });
+}
+
+/**
+ * Starts node once inside the sandbox and throws a clear error if that fails (no user namespaces, a kernel
+ * that forbids them, a missing mount): better than every run of every submission failing "could not start".
+ */
+export function checkSandbox(paths: SandboxPaths): void {
+  const bwrap = findBwrap(paths.kitRoot);
+  fs.mkdirSync(path.join(paths.scratchDir, 'tmp'), { recursive: true });
+  const trial = spawnSync(bwrap, [...sandboxArgs(paths), process.execPath, '-e', "require('node:fs').readdirSync('node_modules')"], {
+    cwd: paths.kitRoot,
+    env: sandboxEnv(process.env, paths),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (trial.status !== 0) {
+    const why = (trial.stderr || trial.error?.message || `exit status ${trial.status}`).trim();
+    throw new Error(
+      `the sandbox does not work on this machine (bubblewrap could not start node): ${why}\n` +
+        'bubblewrap needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu also ' +
+        'kernel.apparmor_restrict_unprivileged_userns=0), or to run as root with CAP_SYS_ADMIN',
+    );
+  }
 }

@@ -210,6 +210,24 @@ describe('kit: class grader sharding', () => {
     });
   }
 
+  test('usage errors are clear and change nothing: no folder, SHARD without SEED, a bad SHARD, an unknown stage', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['grade', '--stage', '2aa', '--submissions', path.join(scratch, 'no-such-folder')], /SUBMISSIONS=.*no-such-folder: no such directory/],
+      [['grade', '--stage', '2aa', '--submissions', subs, '--shard', '1/3'], /SHARD=1\/3 needs SEED/],
+      [['grade', '--stage', '2aa', '--submissions', subs, '--shard', '3/3', '--seed', '1'], /the index must be 0 \.\. n-1/],
+      [['grade', '--stage', '9z', '--submissions', subs, '--seed', '1'], /unknown stage '9z'/],
+      [['merge', '--out', path.join(scratch, 'nothing-merged'), path.join(scratch, 'no-shards-here')], /no-shards-here: no such directory/],
+    ];
+    const classDir = path.join(ROOT, '.tmp', 'class');
+    const before = fs.existsSync(classDir) ? fs.readdirSync(classDir).sort() : [];
+    for (const [args, message] of cases) {
+      const r = await runCli(args);
+      expect(r.code, r.output).toBe(2);
+      expect(r.output).toMatch(message);
+    }
+    expect(fs.existsSync(classDir) ? fs.readdirSync(classDir).sort() : []).toEqual(before);
+  }, 120_000);
+
   test('3 shards, run as 3 processes, merged, equal one unsharded grading with the same seed base; the page renders', async () => {
     const common = ['--stage', '2aa', '--submissions', subs, '--runs', '3', '--seed', '4242', '--run', RUN.source, '--jobs', '1'];
     const whole = path.join(scratch, 'whole');
