@@ -5,6 +5,10 @@
  * exit inside the test), is a failure of that run; its worker's whole process group is killed and a new
  * worker takes its place, so grading goes on. A worker is also replaced after many runs or when its memory
  * grows past a limit (50 runs, 700 MB), so one leaky test cannot starve the rest.
+ *
+ * Each worker gets a secret on fd 4 and signs its verdicts with it; a verdict without the signature (sent by
+ * the code under test over the IPC channel) fails the run. The class grader also starts workers in a
+ * sandbox (`launch`) and sets a hard memory limit over a worker's process tree (`memoryLimitBytes`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
