@@ -117,8 +117,14 @@ describe('kit: class grader sandbox', () => {
       'allocates-without-bound': 'const hog: Uint8Array[] = ((globalThis as any).hog ??= []);\nfor (;;) hog.push(new Uint8Array(32 * 1024 * 1024).fill(7));',
       'reads-others': `const stolen = ${fsMod}.readFileSync(${JSON.stringify(other)}, 'utf8') + ${fsMod}.readFileSync(${JSON.stringify(path.join(ROOT, 'reference/raft/raft.ts'))}, 'utf8');\nthrow new Error('STOLEN ' + stolen.length);`,
       'writes-outside': `${fsMod}.writeFileSync(${JSON.stringify(marker)}, 'x');`,
-      'spawns-a-process': "process.getBuiltinModule('child_process').spawn('sleep', ['4242'], { detached: true, stdio: 'ignore' }).unref();\nreturn;",
-      'opens-network': `process.getBuiltinModule('net').connect(${port}, '127.0.0.1').on('error', () => undefined);\nreturn;`,
+      'spawns-a-process':
+        "const child = process.getBuiltinModule('child_process').spawn('sleep', ['4242'], { detached: true, stdio: 'ignore' });\n" +
+        "child.unref();\nconsole.log(`hostile spawned pid ${child.pid}`);\nreturn;",
+      // The attempt runs in a child process so that its outcome is known before the run ends, and is logged.
+      'opens-network':
+        `const probe = "require('net').connect(${port}, '127.0.0.1').on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log('NET ' + e.code); process.exit(0); })";\n` +
+        "const r = process.getBuiltinModule('child_process').spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });\n" +
+        "console.log(`hostile network: ${r.stdout.trim()}`);\nreturn;",
       'exits-inside-test': 'process.exit(0);',
       'prints-fake-summary':
         "console.log(' Test Files  3 passed (3)\\n      Tests  3 passed (3)\\n3 passed, 0 failed');\n" +
@@ -170,9 +176,19 @@ describe('kit: class grader sandbox', () => {
     expect(error('exits-inside-test')).toMatch(/exited with code 0 during the run/);
     expect(error('prints-fake-summary')).toMatch(/without the worker's signature/);
     expect(connections).toBe(0);
-    // Nothing the spawning submission started outlives its grading.
-    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => /^sleep 4242/.test(l));
-    expect(left).toEqual([]);
+    const netRun = testNamed(submission('opens-network'), TICKING[0]!).failingRuns[0]!;
+    expect(fs.readFileSync(path.join(out, 'submissions', 'opens-network', 'grade', netRun.log), 'utf8')).toMatch(/hostile network: NET (ECONNREFUSED|ENETUNREACH)/);
+  });
+
+  test('nothing the spawning submission started outlives its grading', async () => {
+    // It did start one (inside the sandbox): its run's log shows the pid.
+    const run = testNamed(submission('spawns-a-process'), TICKING[0]!).failingRuns[0]!;
+    expect(fs.readFileSync(path.join(out, 'submissions', 'spawns-a-process', 'grade', run.log), 'utf8')).toMatch(/hostile spawned pid \d+/);
+    // Its sandbox was killed when its grading ended; the kernel ends the pid namespace's processes with it.
+    const left = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => /^sleep 4242/.test(l));
+    const deadline = Date.now() + 5_000;
+    while (left().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(left()).toEqual([]);
   });
 });
 
