@@ -205,7 +205,10 @@ describe('kit: class grader sharding', () => {
 
   function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      // The commands read their settings from the environment too (make passes them so): only the arguments count here.
+      const env = { ...process.env };
+      for (const name of ['STAGE', 'SUBMISSIONS', 'RUNS', 'JOBS', 'SEED', 'RUN', 'SHARD', 'SHARDS', 'OUT', 'RUN_TIMEOUT', 'MEMORY_MB']) delete env[name];
+      const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout.on('data', (d: Buffer) => (output += d.toString()));
       child.stderr.on('data', (d: Buffer) => (output += d.toString()));
