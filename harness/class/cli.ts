@@ -142,6 +142,9 @@ async function main(argv: string[]): Promise<number> {
   throw new ClassUsageError('usage: cli.ts grade ... | cli.ts merge ... (make grade-class, make grade-merge)');
 }
 
+// Ctrl-C or a process manager's SIGTERM: exit through 'exit', where the worker pools kill their sandboxes.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {

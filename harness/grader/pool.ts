@@ -79,6 +79,8 @@ function signedBy(secret: string, result: RunResult, seed: number): boolean {
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
+  /** Every worker started and not yet exited. */
+  private readonly children = new Set<ChildProcess>();
   private closed = false;
   /** The highest peak memory any worker reported. */
   peakRssBytes = 0;
@@ -103,6 +105,12 @@ export class WorkerPool {
       // Its own process group: a timeout kills the worker and whatever it started.
       detached: true,
     });
+    this.children.add(child);
+    everyChild.add(child);
+    child.once('exit', () => {
+      this.children.delete(child);
+      everyChild.delete(child);
+    });
     const secret = randomBytes(32).toString('hex');
     const secretPipe = child.stdio[4] as Writable;
     secretPipe.on('error', () => undefined); // a worker that died at start; its exit is reported
@@ -124,19 +132,16 @@ export class WorkerPool {
   }
 
   private kill(slot: Slot): void {
-    const pid = slot.child.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, 'SIGKILL'); // the whole group
-    } catch {
-      // already gone
-    }
+    killGroup(slot.child);
   }
 
+  /** A new worker in the slot's place; after close(), none (the old one is only killed). */
   private replace(slot: Slot): Slot {
     this.kill(slot);
+    const at = this.slots.indexOf(slot);
+    if (this.closed || at < 0) return slot;
     const fresh = this.spawn();
-    this.slots[this.slots.indexOf(slot)] = fresh;
+    this.slots[at] = fresh;
     return fresh;
   }
 
@@ -239,9 +244,29 @@ export class WorkerPool {
   /** Stops every worker (and what they started). */
   close(): void {
     this.closed = true;
-    for (const slot of this.slots) {
-      slot.child.removeAllListeners();
-      this.kill(slot);
+    for (const slot of this.slots) slot.child.removeAllListeners();
+    // Every worker this pool ever started that may still run, not only the current ones.
+    for (const child of this.children) {
+      killGroup(child);
+      everyChild.delete(child);
     }
+    this.children.clear();
   }
 }
+
+/** SIGKILL to a worker's whole process group (it and all it started; for a sandbox, the sandbox). */
+function killGroup(child: ChildProcess): void {
+  const pid = child.pid;
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Workers of every pool in this process: they die with it even when a pool is never closed. */
+const everyChild = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of everyChild) killGroup(child);
+});

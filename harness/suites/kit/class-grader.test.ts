@@ -247,6 +247,23 @@ describe('kit: class grader sharding', () => {
     expect(fs.existsSync(classDir) ? fs.readdirSync(classDir).sort() : []).toEqual(before);
   }, 120_000);
 
+  test('SIGTERM to a class grading stops it, sandboxes included', async () => {
+    const out = path.join(scratch, 'stopped');
+    const env = { ...process.env };
+    delete env.SEED;
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'grade', '--stage', '2aa', '--submissions', subs, '--runs', '500', '--seed', '1', '--out', out], { cwd: ROOT, env, stdio: 'ignore' });
+    const sandboxes = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('bwrap') && l.includes(out));
+    const deadline = Date.now() + 60_000;
+    while (sandboxes().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(sandboxes().length).toBeGreaterThan(0);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(130);
+    const gone = Date.now() + 5_000;
+    while (sandboxes().length > 0 && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(sandboxes()).toEqual([]);
+  }, 120_000);
+
   test('3 shards, run as 3 processes, merged, equal one unsharded grading with the same seed base; the page renders', async () => {
     const common = ['--stage', '2aa', '--submissions', subs, '--runs', '3', '--seed', '4242', '--run', RUN.source, '--jobs', '1'];
     const whole = path.join(scratch, 'whole');
