@@ -74,7 +74,8 @@ export function sandboxArgs(paths: SandboxPaths): string[] {
 
 /** Environment inside the sandbox: only what a worker needs (none of the grader's own variables). */
 function sandboxEnv(outer: NodeJS.ProcessEnv, paths: SandboxPaths): NodeJS.ProcessEnv {
-  const keep = ['IMPL', 'FORCE_COLOR', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'LANG', 'TZ'];
+  // TINYKV_TEST_RUN: npm test's mark on every process it starts, so that its last step finds leftovers here too.
+  const keep = ['IMPL', 'FORCE_COLOR', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'LANG', 'TZ', 'TINYKV_TEST_RUN'];
   const env: NodeJS.ProcessEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: paths.scratchDir, TMPDIR: path.join(paths.scratchDir, 'tmp') };
   for (const name of keep) if (outer[name] !== undefined) env[name] = outer[name];
   return env;
