@@ -19,7 +19,7 @@ import { selectStages, type GradedTest } from '../grader/plan.ts';
 import { WorkerPool } from '../grader/pool.ts';
 import { reportHtml } from '../grader/report-html.ts';
 import { buildReport, junitXml, type GradeReport } from '../grader/report.ts';
-import { resolveTarget } from '../labs/stages.ts';
+import { resolveTarget, type Stage } from '../labs/stages.ts';
 import { CLASS_SCHEMA_ID, classCsv, classHtml, classRow, type ClassReport, type ClassRow } from './class-report.ts';
 import { HandoutReference, takeIn, type Intake } from './intake.ts';
 import { checkSandbox, sandboxLauncher } from './sandbox.ts';
@@ -75,10 +75,10 @@ function cpuTicks(): { busy: number; total: number } | undefined {
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /** The tests of the stage, listed once by loading the suites against the kit's own lab copy (trusted code). */
-async function collectTests(o: ClassOptions, kitLabDir: string): Promise<GradedTest[]> {
+async function collectTests(o: ClassOptions, stages: Stage[], kitLabDir: string): Promise<GradedTest[]> {
   const pool = new WorkerPool({ jobs: 1, impl: kitLabDir, root: o.root });
   try {
-    return await discoverTests(pool, { root: o.root, stages: selectStages(o.root, o.stage), run: o.run });
+    return await discoverTests(pool, { root: o.root, stages, run: o.run });
   } finally {
     pool.close();
   }
@@ -91,13 +91,12 @@ function label(root: string, dir: string): string {
 }
 
 /** Grades one submission's share of the work; returns its row (undefined when the shard has none of it). */
-async function gradeSubmission(o: ClassOptions, name: string, tests: GradedTest[], runsOf: Map<string, number[]>, jobs: number, intake: Intake, dir: string): Promise<ClassRow | undefined> {
+async function gradeSubmission(o: ClassOptions, stages: Stage[], name: string, tests: GradedTest[], runsOf: Map<string, number[]>, jobs: number, intake: Intake, dir: string): Promise<ClassRow | undefined> {
   if (![...runsOf.values()].some((runs) => runs.length > 0)) return undefined;
   const impl = path.join(dir, 'impl');
   const gradeDir = path.join(dir, 'grade');
   const scratch = path.join(dir, 'sandbox');
   fs.mkdirSync(scratch, { recursive: true });
-  const stages = selectStages(o.root, o.stage);
   const implLabel = label(o.root, impl);
   try {
     const state = await grade({
@@ -149,7 +148,7 @@ export function writeClassReport(outDir: string, report: ClassReport): void {
 export async function gradeClass(o: ClassOptions): Promise<ClassReport> {
   const target = resolveTarget(o.stage.trim().toLowerCase());
   if (target === undefined) throw new ClassUsageError(`unknown stage '${o.stage}'`);
-  selectStages(o.root, o.stage); // a clear error for a stage without a suite
+  const stages = selectStages(o.root, o.stage); // also a clear error for a stage without a suite
   const kitLabDir = path.join(o.root, 'labs', target.lab.id);
   if (!fs.existsSync(kitLabDir)) throw new ClassUsageError(`labs/${target.lab.id} is missing: run \`make labs\` first`);
   const names = listSubmissions(o.submissionsDir);
@@ -164,7 +163,7 @@ export async function gradeClass(o: ClassOptions): Promise<ClassReport> {
   const startedAt = Date.now();
   const cpuBefore = cpuTicks();
 
-  const tests = await collectTests(o, kitLabDir);
+  const tests = await collectTests(o, stages, kitLabDir);
   if (tests.length === 0) throw new ClassUsageError(`no test matches${o.run ? ` RUN=${o.run.source}` : ''} in stage ${o.stage}`);
   const assignment = shardRuns(o.shard, names, tests, o.runs);
   const handout = new HandoutReference(o.root, target.lab);
@@ -186,7 +185,7 @@ export async function gradeClass(o: ClassOptions): Promise<ClassReport> {
     const lane = async (): Promise<void> => {
       for (let i = next++; i < work.length; i = next++) {
         const name = work[i]!;
-        const row = await gradeSubmission(o, name, tests, assignment.get(name)!, jobsPerLane, intakes.get(name)!, path.join(o.outDir, 'submissions', name));
+        const row = await gradeSubmission(o, stages, name, tests, assignment.get(name)!, jobsPerLane, intakes.get(name)!, path.join(o.outDir, 'submissions', name));
         done++;
         if (row !== undefined) {
           rows.push(row);

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isStub, mergeBlocks, parseLabBlocks, type LabBlock } from '../handout/blocks.ts';
+import { isStub, mergeBlocks, parseLabBlocks, type LabBlock, type ParsedLabFile } from '../handout/blocks.ts';
 import { buildHandout } from '../handout/build.ts';
 import { filesUnder, HANDOUT_INFO } from '../handout/upgrade.ts';
 import { stageIndex, type Lab } from '../labs/stages.ts';
@@ -32,21 +32,20 @@ export interface Intake {
   problems: string[];
 }
 
-/** The lines of a file outside its student blocks (what the student may not change). */
-function givenLines(text: string): string[] {
-  return parseLabBlocks(text).parts.filter((p): p is string => typeof p === 'string');
+/** The lines of a parsed file outside its student blocks (what the student may not change). */
+function givenLines(parsed: ParsedLabFile): string[] {
+  return parsed.parts.filter((p): p is string => typeof p === 'string');
 }
 
 /** The first line (1-based, in `mine`) where the given code differs from the kit's, or undefined. */
-function firstGivenDifference(mine: string, kit: string): number | undefined {
+function firstGivenDifference(mine: ParsedLabFile, kit: ParsedLabFile): number | undefined {
   const a = givenLines(mine);
   const b = givenLines(kit);
   if (a.length === b.length && a.every((line, i) => line === b[i])) return undefined;
   // Map the k-th given line back to its line number in `mine`.
-  const parsed = parseLabBlocks(mine);
   let line = 0;
   let given = 0;
-  for (const part of parsed.parts) {
+  for (const part of mine.parts) {
     if (typeof part === 'string') {
       line++;
       if (a[given] !== b[given]) return line;
@@ -119,12 +118,12 @@ export function takeIn(submission: string, kitLabDir: string, lab: Lab, outImplD
       continue;
     }
     const mine = fs.readFileSync(mineFile, 'utf8');
+    const kitParsed = parseLabBlocks(kitText);
     if (mine === kitText) {
-      intake.blocksStubbed += parseLabBlocks(kitText).blocks.filter((b) => isLabStage(b) && isStub(b)).length;
+      intake.blocksStubbed += kitParsed.blocks.filter((b) => isLabStage(b) && isStub(b)).length;
       continue;
     }
-    const kitBlocks = parseLabBlocks(kitText).blocks;
-    if (kitBlocks.length === 0) {
+    if (kitParsed.blocks.length === 0) {
       intake.ignored.push(`${shown(rel)}: given code edited (no student block in this file); the kit's version is used`);
       continue;
     }
@@ -139,7 +138,7 @@ export function takeIn(submission: string, kitLabDir: string, lab: Lab, outImplD
       else intake.blocksTaken++;
     }
     for (const b of merged.orphans) intake.ignored.push(`${shown(rel)}:${b.beginLine}: a ${b.stage} block "${b.heading}" the lab does not have; ignored`);
-    const differs = firstGivenDifference(mine, kitText);
+    const differs = firstGivenDifference(parseLabBlocks(mine), kitParsed);
     if (differs !== undefined) intake.ignored.push(`${shown(rel)}:${differs}: edits outside the student blocks; ignored (the kit's given code is used)`);
   }
   const known = new Set(kitFiles);
